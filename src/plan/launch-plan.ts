@@ -1,0 +1,165 @@
+/**
+ * LaunchPlan: the fully resolved instructions tsoci-init carries out.
+ *
+ * Produced by the pure planner (src/plan/plan.ts) from a validated spec and CLI options,
+ * serialised as ONE line of JSON and sent to tsoci-init over the sync socket. tsoci-init
+ * makes no policy decisions: every path is absolute, every flag is a number, every name
+ * (capability, rlimit, signal) is already resolved.
+ *
+ * ## Sync protocol (newline-delimited JSON on the sync socket, fd number in TSOCI_SYNC_FD)
+ *   runtime → init   the plan (one line)
+ *   init → runtime   {"type":"pid","pid":<host pid of the container process>}
+ *                    sent once the process exists in its new namespaces (after the user
+ *                    namespace maps are written), before any mount is made.
+ *   init → runtime   {"type":"hooks"}        namespaces are set up, rootfs mounts made,
+ *                    pivot_root not yet done: the runtime runs prestart/createRuntime hooks
+ *   runtime → init   {"type":"continue"}     (reply to "hooks")
+ *   init → runtime   {"type":"ready"}        everything is set up; the executable was found;
+ *                    (create mode) the init now blocks opening the exec fifo
+ *   init → runtime   {"type":"error","step":"mount","path":"/proc","errno":2,"message":"…"}
+ *                    a failure; the sender exits non-zero right after
+ * In exec mode "ready" is sent just before execve (no fifo, no hooks message).
+ * EOF before "ready" without an error line means the init died: a failure.
+ *
+ * ## Process shape
+ * stage0 (tsoci-init spawned by node; host namespaces; already in the container's cgroups)
+ *   └ stage1 (fork) joins namespaces by path, unshares user ns (stage0 writes maps),
+ *     unshares the rest, writes time offsets
+ *       └ stage2 (clone with CLONE_PARENT: a child of stage0, PID 1 of a new PID ns)
+ *         does rootfs, credentials, waits on the exec fifo, execve()s process.args
+ * stage0 in "detach" mode exits 0 once stage1 has exited successfully; in "foreground"
+ * mode it waits for stage2 and exits with its status (128+signal when killed), acting as
+ * a child subreaper so orphans of a container without a PID namespace are reaped.
+ */
+
+export const PLAN_VERSION = 1;
+
+export type NamespaceType = 'user' | 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'time';
+
+export interface PlannedNamespace {
+  type: NamespaceType;
+  /** join this namespace (setns) when set; otherwise create a new one */
+  path?: string;
+}
+
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface PlannedMount {
+  /** host path for binds (absolute), else the fs source string ("proc", "tmpfs") */
+  source: string;
+  /** absolute path inside the container (cleaned, no "..", no trailing slash) */
+  destination: string;
+  /** filesystem type; "bind" for bind mounts */
+  type: string;
+  /** MS_* flags for the mount(2) call (MS_BIND|MS_REC for rbind) */
+  flags: number;
+  /** filesystem data string (e.g. "mode=755,size=65536k") */
+  data: string;
+  /** when non-zero: a second mount(2) with MS_REMOUNT|MS_BIND|remountFlags (binds with ro, nosuid…) */
+  remountFlags: number;
+  /** each entry is one mount(2) call with only that propagation flag (MS_SHARED|MS_REC, …) */
+  propagationFlags: number[];
+  /** what to create at the destination if it is missing */
+  createAs: 'dir' | 'file';
+}
+
+export interface PlannedDevice {
+  /** absolute path inside the container */
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+  /** bind-mount this host path instead of mknod (user namespaces cannot mknod) */
+  bindFrom?: string;
+}
+
+export interface PlannedSymlink {
+  /** what the link points to */
+  target: string;
+  /** absolute path of the link inside the container */
+  path: string;
+}
+
+export interface PlannedRlimit {
+  /** RLIMIT_* number */
+  resource: number;
+  soft: number;
+  hard: number;
+}
+
+export interface PlannedCapabilities {
+  /** capability numbers (CAP_CHOWN = 0 …) */
+  bounding: number[];
+  effective: number[];
+  inheritable: number[];
+  permitted: number[];
+  ambient: number[];
+}
+
+export interface PlannedProcess {
+  args: string[];
+  env: string[];
+  /** absolute path inside the container */
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** -1: leave as inherited */
+  umask: number;
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  noNewPrivileges: boolean;
+  /** absent: leave capabilities unchanged (all of root's) */
+  capabilities?: PlannedCapabilities;
+  rlimits: PlannedRlimit[];
+  /** absent: leave unchanged */
+  oomScoreAdj?: number;
+}
+
+export interface LaunchPlan {
+  version: typeof PLAN_VERSION;
+  mode: 'create' | 'exec';
+  /** detach: stage0 exits once the container process is set up; foreground: it waits */
+  wait: 'detach' | 'foreground';
+  /** ordered: joins and creations; tsoci-init handles user first itself */
+  namespaces: PlannedNamespace[];
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+  /** write "deny" to /proc/<pid>/setgroups before gid_map (rootless-style maps) */
+  setgroupsDeny: boolean;
+  /** linux.timeOffsets: written to /proc/self/timens_offsets after unshare(CLONE_NEWTIME) */
+  timeOffsets: { clock: 'monotonic' | 'boottime'; secs: number; nanosecs: number }[];
+  hostname?: string;
+  domainname?: string;
+  /** absolute host path of the rootfs */
+  rootfs: string;
+  rootfsReadonly: boolean;
+  /** MS_* propagation applied to "/" first (default MS_SLAVE|MS_REC) */
+  rootfsPropagation: number;
+  noPivot: boolean;
+  mounts: PlannedMount[];
+  devices: PlannedDevice[];
+  symlinks: PlannedSymlink[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** linux.sysctl, keys with dots; written under /proc/sys after pivot_root */
+  sysctl: Record<string, string>;
+  process: PlannedProcess;
+  /** create mode: host path of the exec fifo the init blocks on until `start` */
+  execFifo?: string;
+  /** host path of the console socket (terminal: true) */
+  consoleSocket?: string;
+  /** fds 3 … 3+preserveFds-1 are passed to the process */
+  preserveFds: number;
+  /** exec mode: host pid whose namespaces (/proc/<pid>/ns/*) are joined */
+  execTargetPid?: number;
+  /** send {"type":"hooks"} and wait for {"type":"continue"} (only when hooks are configured) */
+  pauseForHooks: boolean;
+}
