@@ -1,4 +1,12 @@
-// Placeholder so the build has a source until the addon lands.
+// tsoci.node: only what Node cannot do itself (see DESIGN.md). Every function returns
+// plain values or {errno} — no C++ exception crosses the N-API boundary.
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include "process_ops.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tsoci::RegisterProcessOps(env, exports);
+  return exports;
+}
+
 NODE_API_MODULE(tsoci, Init)
