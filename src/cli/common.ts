@@ -1,0 +1,45 @@
+import type { Argv } from 'yargs';
+import type { GlobalOptions } from '../container/options';
+import { defaultRoot } from '../state/paths';
+import { TsociError } from '../util/errors';
+import { logError } from './log';
+
+export interface GlobalArgs {
+  root?: string;
+  log?: string;
+  'log-format'?: string;
+  debug?: boolean;
+  'systemd-cgroup'?: boolean;
+  rootless?: string | boolean;
+}
+
+export function globalOptions(argv: GlobalArgs): GlobalOptions {
+  return {
+    root: argv.root || defaultRoot(),
+    systemdCgroup: !!argv['systemd-cgroup'],
+    rootless: argv.rootless === true || argv.rootless === 'true',
+    debug: !!argv.debug,
+  };
+}
+
+/** The container id positional every per-container command takes. */
+export function withId<T>(y: Argv<T>): Argv<T & { id: string }> {
+  return y.positional('id', { type: 'string', describe: 'container id', demandOption: true }) as Argv<T & { id: string }>;
+}
+
+/** Runs a command body: a TsociError (or any error) becomes one message and exit status 1. */
+export async function runCommand(body: () => unknown | Promise<unknown>): Promise<void> {
+  try {
+    const code = await body();
+    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+  } catch (err) {
+    logError(describe(err));
+    process.exitCode = 1;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof TsociError) return err.message;
+  if (err instanceof Error) return `internal error: ${err.message}`;
+  return String(err);
+}

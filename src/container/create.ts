@@ -1,0 +1,124 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadSpec } from '../spec/load';
+import type { Spec } from '../spec/types';
+import { planLaunch } from '../plan/plan';
+import { native, errnoName } from '../native';
+import { ContainerDir, type StoredState } from '../state/store';
+import { checkId } from '../state/paths';
+import { readProcStat } from '../state/proc';
+import { TsociError, sysError } from '../util/errors';
+import { launch, type Launched } from './launch';
+import { runHooks } from './hooks';
+import { destroy } from './destroy';
+import type { CreateOptions } from './options';
+
+export interface Created {
+  cdir: ContainerDir;
+  state: StoredState;
+  spec: Spec;
+  launched: Launched;
+}
+
+/**
+ * `create`: validate, claim the id, launch tsoci-init and return once the container
+ * process is set up and blocked on the exec fifo. Any failure removes everything made.
+ */
+export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' = 'detach'): Promise<Created> {
+  checkId(opts.id);
+  const bundle = path.resolve(opts.bundle);
+  const spec = loadSpec(bundle);
+  if (opts.consoleSocket && !spec.process?.terminal) {
+    // runc refuses a console socket without a terminal
+    throw new TsociError('--console-socket given but process.terminal is not true in config.json');
+  }
+  const cdir = new ContainerDir(opts.root, opts.id);
+  cdir.claim();
+  cdir.lock();
+  const state: StoredState = {
+    ociVersion: spec.ociVersion,
+    id: opts.id,
+    phase: 'creating',
+    pid: 0,
+    bundle,
+    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
+    created: new Date().toISOString(),
+    owner: os.userInfo().username,
+    annotations: spec.annotations as Record<string, string> | undefined,
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
+  };
+  try {
+    cdir.write(state);
+    writeSpecCopy(cdir, spec);
+    state.hasSpecCopy = true;
+    makeFifo(cdir.fifoPath);
+    const plan = planLaunch(spec, {
+      bundle,
+      mode: 'create',
+      wait,
+      execFifo: cdir.fifoPath,
+      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+      preserveFds: opts.preserveFds ?? 0,
+      noPivot: !!opts.noPivot,
+      rootless: !!opts.rootless,
+      isDirectory: isDirectoryOnHost,
+    });
+    const launched = await launch(plan, {
+      onPid: (pid) => {
+        state.pid = pid;
+        cdir.write(state);
+      },
+      onHooks: async (pid) => {
+        const hookState = { ociVersion: spec.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: spec.annotations ?? {} };
+        await runHooks('prestart', spec.hooks?.prestart, hookState);
+        await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
+      },
+    });
+    state.pid = launched.pid;
+    state.initStartTime = readProcStat(launched.pid)?.startTime;
+    state.phase = 'created';
+    cdir.write(state);
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    return { cdir, state, spec, launched };
+  } catch (err) {
+    await destroy(cdir, state);
+    throw err;
+  } finally {
+    cdir.release();
+  }
+}
+
+function writeSpecCopy(cdir: ContainerDir, spec: Spec): void {
+  try {
+    fs.writeFileSync(cdir.specPath, JSON.stringify(spec), { mode: 0o600 });
+  } catch (err) {
+    throw sysError('write', cdir.specPath, err);
+  }
+}
+
+function makeFifo(fifo: string): void {
+  const rc = native().mkfifo(fifo, 0o622);
+  if (rc !== 0) throw new TsociError(`create exec fifo ${fifo}: ${errnoName(rc)}`);
+}
+
+function isDirectoryOnHost(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return true;
+  }
+}
+
+/** Written atomically like runc: a reader (conmon, containerd) never sees a partial pid. */
+export function writePidFile(file: string, pid: number): void {
+  const abs = path.resolve(file);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.tsoci-tmp`);
+  try {
+    fs.writeFileSync(tmp, String(pid));
+    fs.renameSync(tmp, abs);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw sysError('write pid file', abs, err);
+  }
+}

@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import { ContainerDir, liveStatus, type StoredState } from '../state/store';
+import { checkId } from '../state/paths';
+import type { Spec } from '../spec/types';
+import { TsociError } from '../util/errors';
+import { destroy } from './destroy';
+import { runHooks } from './hooks';
+import type { GlobalOptions } from './options';
+
+/**
+ * `delete`: remove a stopped (or created) container; with --force also a running one.
+ * `delete --force` of an unknown id succeeds (podman and containerd send it after failures).
+ */
+export async function deleteContainer(opts: GlobalOptions & { id: string; force?: boolean }): Promise<void> {
+  checkId(opts.id);
+  const cdir = new ContainerDir(opts.root, opts.id);
+  if (!fs.existsSync(cdir.dir)) {
+    if (opts.force) return;
+    throw new TsociError(`container "${opts.id}" does not exist`);
+  }
+  let state: StoredState;
+  try {
+    state = cdir.read();
+  } catch (err) {
+    // a directory without state: a create killed before it wrote anything
+    if (!opts.force && !(err instanceof TsociError && err.code === 'ENOENT')) throw err;
+    cdir.remove();
+    return;
+  }
+  const status = liveStatus(cdir, state);
+  if ((status === 'running' || status === 'paused' || status === 'creating') && !opts.force) {
+    throw new TsociError(`cannot delete container ${opts.id} that is not stopped: ${status}`);
+  }
+  cdir.lock();
+  try {
+    const spec = readSpecCopy(cdir);
+    await destroy(cdir, state);
+    const hookState = { ociVersion: state.ociVersion, id: state.id, status: 'stopped', pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} };
+    try {
+      await runHooks('poststop', spec?.hooks?.poststop, hookState);
+    } catch (err) {
+      // the spec: a failing poststop hook is logged as a warning, delete still succeeds
+      process.stderr.write(`warning: ${(err as Error).message}\n`);
+    }
+  } finally {
+    cdir.release();
+  }
+}
+
+function readSpecCopy(cdir: ContainerDir): Spec | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,22 @@
+import { native } from '../native';
+import type { ContainerDir, StoredState } from '../state/store';
+import { isSameProcessAlive } from '../state/proc';
+import { removeCgroups, killCgroup } from '../cgroups';
+
+/**
+ * Tears a container down completely: its process (and, without a PID namespace of its
+ * own, every process in its cgroup), its cgroups and its state directory. Idempotent:
+ * used by delete, by delete --force, and by a failed create.
+ */
+export async function destroy(cdir: ContainerDir, state: StoredState): Promise<void> {
+  if (state.pid && isSameProcessAlive(state.pid, state.initStartTime)) {
+    native().pidfdKill(state.pid, 9);
+    native().waitForExit(state.pid, 10000);
+  }
+  // Processes the init did not take with it (no PID namespace): kill them too.
+  if (state.cgroupPaths) {
+    killCgroup(state.cgroupPaths);
+    removeCgroups(state.cgroupPaths);
+  }
+  cdir.remove();
+}

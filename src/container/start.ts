@@ -1,0 +1,53 @@
+import * as fs from 'fs';
+import { liveStatus, openContainer, type ContainerDir, type StoredState } from '../state/store';
+import { isSameProcessAlive } from '../state/proc';
+import { TsociError, sysError } from '../util/errors';
+import type { GlobalOptions } from './options';
+
+/**
+ * `start`: release the init blocked on the exec fifo so it execs process.args.
+ * Only a `created` container can be started; anything else is an error with no effect.
+ */
+export function start(opts: GlobalOptions & { id: string }): void {
+  const { cdir, state } = openContainer(opts.root, opts.id);
+  cdir.lock();
+  try {
+    const status = liveStatus(cdir, state);
+    if (status !== 'created') {
+      throw new TsociError(status === 'stopped' ? 'cannot start a container that has stopped' : `cannot start a container that is ${status}`);
+    }
+    releaseInit(cdir, state);
+  } finally {
+    cdir.release();
+  }
+}
+
+/** Opens the fifo's read side (the init's blocked open then completes) and reads its byte. */
+export function releaseInit(cdir: ContainerDir, state: StoredState): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(cdir.fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw sysError('open exec fifo', cdir.fifoPath, err);
+  }
+  try {
+    const buf = Buffer.alloc(1);
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    for (let spins = 0; ; spins++) {
+      let n = 0;
+      try {
+        n = fs.readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw sysError('read exec fifo', cdir.fifoPath, err);
+      }
+      if (n === 1) break;
+      // n === 0 (no writer yet) or EAGAIN: the init is between its open and its write
+      if (!isSameProcessAlive(state.pid, state.initStartTime)) throw new TsociError('cannot start a container that has stopped');
+      if (spins > 10000) throw new TsociError(`start: the container's init did not answer on ${cdir.fifoPath}`);
+      Atomics.wait(sleeper, 0, 0, spins < 100 ? 0.1 : 1);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.rmSync(cdir.fifoPath, { force: true });
+}

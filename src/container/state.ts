@@ -1,0 +1,38 @@
+import { liveStatus, openContainer, type ContainerDir, type StoredState } from '../state/store';
+import { checkId } from '../state/paths';
+import type { GlobalOptions } from './options';
+
+/** runtime-spec state plus runc's extra fields (rootfs, created, owner). */
+export interface StateView {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+export function viewOf(cdir: ContainerDir, st: StoredState): StateView {
+  const status = liveStatus(cdir, st);
+  return {
+    ociVersion: st.ociVersion,
+    id: st.id,
+    // the spec: pid is REQUIRED when created or running; runc reports 0 once stopped
+    status,
+    pid: status === 'stopped' ? 0 : st.pid,
+    bundle: st.bundle,
+    rootfs: st.rootfs,
+    created: st.created,
+    owner: st.owner,
+    annotations: st.annotations,
+  };
+}
+
+export function state(opts: GlobalOptions & { id: string }): StateView {
+  checkId(opts.id);
+  const { cdir, state: st } = openContainer(opts.root, opts.id);
+  return viewOf(cdir, st);
+}

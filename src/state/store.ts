@@ -1,0 +1,170 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { native, errnoName } from '../native';
+import { TsociError, sysError } from '../util/errors';
+import { containerDir } from './paths';
+import { isSameProcessAlive } from './proc';
+
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** What <root>/<id>/state.json holds. The live status is derived, never trusted from disk. */
+export interface StoredState {
+  ociVersion: string;
+  id: string;
+  /** the phase create reached; "creating" until the init reported ready */
+  phase: 'creating' | 'created';
+  pid: number;
+  /** /proc/<pid>/stat field 22, to detect PID reuse */
+  initStartTime?: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** the container has its own PID namespace (kill --all and delete rely on it) */
+  ownPidNamespace: boolean;
+  /** cgroup directories by controller ("" for cgroup v2), created by tsoci */
+  cgroupPaths?: Record<string, string>;
+  /** the spec kept for later operations (hooks at start/delete, exec defaults) */
+  hasSpecCopy?: boolean;
+}
+
+export const STATE_FILE = 'state.json';
+export const FIFO_FILE = 'exec.fifo';
+export const LOCK_FILE = 'lock';
+export const SPEC_FILE = 'config.json';
+
+/** One container's directory under the root, and the operations on its files. */
+export class ContainerDir {
+  readonly dir: string;
+  private lockFd = -1;
+
+  constructor(readonly root: string, readonly id: string) {
+    this.dir = containerDir(root, id);
+  }
+
+  get statePath(): string { return path.join(this.dir, STATE_FILE); }
+  get fifoPath(): string { return path.join(this.dir, FIFO_FILE); }
+  get specPath(): string { return path.join(this.dir, SPEC_FILE); }
+
+  exists(): boolean {
+    return fs.existsSync(this.statePath) || fs.existsSync(this.dir);
+  }
+
+  /** Claims the id: mkdir is atomic, so of two concurrent creates exactly one wins. */
+  claim(): void {
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(this.dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TsociError(`container with id exists: ${this.id}`, 'EEXIST');
+      }
+      throw sysError('create state directory', this.dir, err);
+    }
+  }
+
+  /** Exclusive flock held until release() or process exit; every mutating operation takes it. */
+  lock(nonblocking = false): boolean {
+    if (this.lockFd >= 0) return true;
+    let fd: number;
+    try {
+      fd = fs.openSync(path.join(this.dir, LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    } catch (err) {
+      throw sysError('open lock', path.join(this.dir, LOCK_FILE), err);
+    }
+    const rc = native().flock(fd, true, nonblocking);
+    if (rc !== 0) {
+      fs.closeSync(fd);
+      if (nonblocking && errnoName(rc) === 'EAGAIN') return false;
+      throw new TsociError(`lock ${this.dir}: ${errnoName(rc)}`);
+    }
+    this.lockFd = fd;
+    return true;
+  }
+
+  release(): void {
+    if (this.lockFd >= 0) fs.closeSync(this.lockFd);
+    this.lockFd = -1;
+  }
+
+  /** True when another process holds the lock (a create still in progress). */
+  isLockedByOther(): boolean {
+    if (this.lockFd >= 0) return false;
+    try {
+      if (!this.lock(true)) return true;
+    } catch {
+      return false;
+    }
+    this.release();
+    return false;
+  }
+
+  read(): StoredState {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.statePath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new TsociError(`container "${this.id}" does not exist`, 'ENOENT');
+      }
+      throw sysError('read state', this.statePath, err);
+    }
+    try {
+      return JSON.parse(text) as StoredState;
+    } catch (err) {
+      throw new TsociError(`read state ${this.statePath}: corrupt state file: ${(err as Error).message}`);
+    }
+  }
+
+  /** Atomic: a reader sees the old file or the new one, never half of one. */
+  write(state: StoredState): void {
+    const tmp = `${this.statePath}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+      fs.renameSync(tmp, this.statePath);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw sysError('write state', this.statePath, err);
+    }
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The status a container is in right now, from its stored phase and the live process. */
+export function liveStatus(cdir: ContainerDir, st: StoredState): Status {
+  if (st.phase === 'creating') return cdir.isLockedByOther() ? 'creating' : 'stopped';
+  if (!isSameProcessAlive(st.pid, st.initStartTime)) return 'stopped';
+  if (fs.existsSync(cdir.fifoPath)) return 'created';
+  if (isFrozen(st)) return 'paused';
+  return 'running';
+}
+
+function isFrozen(st: StoredState): boolean {
+  const freezer = st.cgroupPaths?.freezer;
+  if (freezer) {
+    try {
+      return fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+    } catch {
+      return false;
+    }
+  }
+  const unified = st.cgroupPaths?.[''];
+  if (unified) {
+    try {
+      return fs.readFileSync(path.join(unified, 'cgroup.freeze'), 'utf8').trim() === '1';
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** Opens an existing container: its directory and stored state. */
+export function openContainer(root: string, id: string): { cdir: ContainerDir; state: StoredState } {
+  const cdir = new ContainerDir(root, id);
+  return { cdir, state: cdir.read() };
+}
