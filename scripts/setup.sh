@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what tsoci builds and tests with (Debian 12, as root), then builds it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(build-essential cmake libseccomp-dev nlohmann-json3-dev busybox-static uidmap iproute2 procps util-linux
+      golang-github-opencontainers-specs-dev runc crun)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund
+npm run build
