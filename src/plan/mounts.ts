@@ -1,0 +1,95 @@
+import * as path from 'path';
+import type { Mount } from '../spec/types';
+import type { PlannedMount } from './launch-plan';
+import type { PlanOptions } from './options';
+import type { NamespaceFacts } from './namespaces';
+import { TsociError } from '../util/errors';
+import { cleanContainerPath, hasNul } from './paths';
+import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, parseMountOptions } from './mount-options';
+
+/** Flags that only say "this is a bind" and never go into the remount of a bind. */
+const BIND_ONLY = MS_BIND | MS_REC | MS_REMOUNT;
+
+/**
+ * Whether a sysfs mount cannot be made and the host's /sys is bind-mounted (rbind, ro)
+ * instead. Mounting sysfs needs CAP_SYS_ADMIN over the user namespace owning the current
+ * network namespace: true for a new netns, and for a joined netns when no user namespace
+ * is used (root in the host); otherwise the host's netns is (or may be) foreign.
+ */
+export function sysfsNeedsBind(ns: NamespaceFacts): boolean {
+  if (ns.creates('network')) return false;
+  if (ns.joins('network')) return ns.has('user');
+  return true;
+}
+
+export interface MountContext {
+  bundle: string;
+  ns: NamespaceFacts;
+  isDirectory: (hostPath: string) => boolean;
+}
+
+/** Plan one spec mount. `index` names it in errors. */
+export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMount {
+  const f = `mounts[${index}]`;
+  if (typeof m.destination !== 'string' || m.destination === '') {
+    throw new TsociError(`${f}.destination: must not be empty`);
+  }
+  for (const k of ['destination', 'source', 'type'] as const) {
+    if (hasNul(m[k])) throw new TsociError(`${f}.${k}: contains a null byte`);
+  }
+  const destination = cleanContainerPath(m.destination);
+  const opts = parseMountOptions(m.options, `${f}.options`);
+  const type = m.type ?? '';
+  const isBind = type === 'bind' || (opts.flags & MS_BIND) !== 0;
+
+  if (isBind) {
+    const rawSource = m.source ?? '';
+    if (rawSource === '') throw new TsociError(`${f}.source: a bind mount needs a source`);
+    const source = path.resolve(ctx.bundle, rawSource);
+    return {
+      source,
+      destination,
+      type: 'bind',
+      flags: MS_BIND | (opts.flags & MS_REC),
+      data: opts.data.join(','),
+      // TODO(recursive attrs): rro/rnosuid/… are folded into remountFlags and only apply to
+      // the top mount of an rbind until the plan carries mount_setattr(AT_RECURSIVE) attrs.
+      remountFlags: opts.flags & ~BIND_ONLY,
+      propagationFlags: opts.propagation,
+      createAs: ctx.isDirectory(source) ? 'dir' : 'file',
+    };
+  }
+
+  if (type === 'sysfs' && sysfsNeedsBind(ctx.ns)) {
+    // like crun: without its own network namespace a container cannot mount sysfs;
+    // it gets the host's /sys, recursively and read-only
+    return {
+      source: '/sys',
+      destination,
+      type: 'bind',
+      flags: MS_BIND | MS_REC,
+      data: '',
+      remountFlags: (opts.flags & ~BIND_ONLY) | MS_RDONLY,
+      propagationFlags: opts.propagation,
+      createAs: 'dir',
+    };
+  }
+
+  // "cgroup" mounts are passed through as they are for now (the cgroups module expands them).
+  return {
+    source: m.source ?? '',
+    destination,
+    type,
+    flags: opts.flags,
+    data: opts.data.join(','),
+    remountFlags: 0,
+    propagationFlags: opts.propagation,
+    createAs: 'dir',
+  };
+}
+
+/** Every spec mount in order. */
+export function planMounts(mounts: readonly Mount[] | undefined, opts: PlanOptions, ns: NamespaceFacts): PlannedMount[] {
+  const ctx: MountContext = { bundle: opts.bundle, ns, isDirectory: opts.isDirectory ?? (() => true) };
+  return (mounts ?? []).map((m, i) => planMount(m, i, ctx));
+}
