@@ -44,7 +44,7 @@ export function parseSpec(text: string, name = CONFIG_FILE): Spec {
 
 /** Read and validate the process.json of `exec --process <path>`. */
 export function loadProcess(path: string): Process {
-  const obj = parseJson(readText(path), path);
+  const obj = parseJson(readText(path), `process ${path}`);
   const violations = validateProcess(obj);
   if (violations.length > 0) throw new TsociError(`invalid process ${path}: ${violations.join('; ')}`);
   const proc = obj as Process;
