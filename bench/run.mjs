@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// Benchmarks tsoci side by side with runc and crun in one sitting (issue 7). Whole
+// processes are timed; runtimes alternate run by run; medians and ratios are printed.
+// Usage: npm run bench [-- --quick] [-- --runs N]
+import { spawnSync, spawn, execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fileURLToPath } from 'url';
+import { ensureHost, makeBundle, podmanSeccomp } from './setup.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : quick ? 7 : 21;
+const COUNTS = quick ? [1, 100] : [1, 100, 1000];
+
+ensureHost();
+const RUNTIMES = {
+  tsoci: [path.join(repo, 'bin/tsoci')],
+  runc: ['runc'],
+  crun: ['crun'],
+};
+const names = Object.keys(RUNTIMES);
+const rootOf = (rt) => `/run/tsoci-bench/${rt}`;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bench-'));
+const bundle = makeBundle(path.join(work, 'bundle'), ['/bin/true']);
+const bundleSeccomp = makeBundle(path.join(work, 'bundle-seccomp'), ['/bin/true'], podmanSeccomp());
+const bundleSleep = makeBundle(path.join(work, 'bundle-sleep'), ['/bin/sleep', '3600']);
+
+function exec(rt, args, { allowFail = false } = {}) {
+  const [bin, ...pre] = RUNTIMES[rt];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(bin, [...pre, '--root', rootOf(rt), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0 && !allowFail) throw new Error(`${rt} ${args.join(' ')}: ${r.stderr || r.error}`);
+  return { ms, ok: r.status === 0, stdout: r.stdout };
+}
+function timeCmd(argv) {
+  const t0 = process.hrtime.bigint();
+  spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+let seq = 0;
+const newId = (tag) => `b${process.pid}-${tag}-${seq++}`;
+const results = []; // {name, values: {rt: ms}}
+const failures = {};
+function record(name, values) { results.push({ name, values }); }
+
+// 1. the floor
+const floor = median(Array.from({ length: RUNS }, () => timeCmd([process.execPath, '-e', '0'])));
+console.error(`node floor: ${floor.toFixed(1)} ms`);
+
+// 2. run /bin/true, without and with podman's seccomp profile
+for (const [label, b] of [['run /bin/true', bundle], ['run /bin/true + podman seccomp', bundleSeccomp]]) {
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = -1; i < RUNS; i++) {
+    for (const rt of names) {
+      const r = exec(rt, ['run', '--bundle', b, newId('run')], { allowFail: true });
+      if (!r.ok) failures[`${label} (${rt})`] = (failures[`${label} (${rt})`] ?? 0) + 1;
+      else if (i >= 0) samples[rt].push(r.ms); // i = -1 is the warm-up
+    }
+  }
+  record(label, Object.fromEntries(names.map((n) => [n, median(samples[n])])));
+}
+
+// 3. the lifecycle as containerd drives it
+const steps = ['create', 'start', 'state', 'delete', 'delete --force'];
+const lc = Object.fromEntries(steps.map((s) => [s, Object.fromEntries(names.map((n) => [n, []]))]));
+for (let i = -1; i < RUNS; i++) {
+  for (const rt of names) {
+    const id = newId('lc');
+    const t = {
+      create: exec(rt, ['create', '--bundle', bundle, '--pid-file', path.join(work, `${id}.pid`), id]).ms,
+      start: exec(rt, ['start', id]).ms,
+      state: exec(rt, ['state', id]).ms,
+    };
+    waitStopped(rt, id);
+    t.delete = exec(rt, ['delete', id]).ms;
+    t['delete --force'] = exec(rt, ['delete', '--force', id]).ms;
+    if (i >= 0) for (const s of steps) lc[s][rt].push(t[s]);
+  }
+}
+for (const s of steps) record(`lifecycle: ${s}`, Object.fromEntries(names.map((n) => [n, median(lc[s][n])])));
+record('lifecycle: total', Object.fromEntries(names.map((n) => [n, steps.reduce((a, s) => a + median(lc[s][n]), 0)])));
+
+function waitStopped(rt, id) {
+  for (let k = 0; k < 500; k++) {
+    const out = exec(rt, ['state', id], { allowFail: true }).stdout;
+    if (!out || JSON.parse(out).status === 'stopped') return;
+  }
+}
+
+// 4. state and list with N containers in the root
+const rss = {};
+for (const count of COUNTS) {
+  const ids = Object.fromEntries(names.map((n) => [n, []]));
+  for (const rt of names) {
+    const have = ids[rt];
+    while (have.length < count) { const id = newId(`n${count}`); exec(rt, ['create', '--bundle', bundleSleep, id]); have.push(id); }
+  }
+  if (count === 1) for (const rt of names) rss[rt] = initRss(rt, ids[rt][0]);
+  for (const verb of ['state', 'list']) {
+    const samples = Object.fromEntries(names.map((n) => [n, []]));
+    for (let i = -1; i < RUNS; i++) for (const rt of names) {
+      const r = exec(rt, verb === 'state' ? ['state', ids[rt][0]] : ['list', '--format', 'json']);
+      if (i >= 0) samples[rt].push(r.ms);
+    }
+    record(`${verb} with ${count} container(s)`, Object.fromEntries(names.map((n) => [n, median(samples[n])])));
+  }
+  for (const rt of names) for (const id of ids[rt]) exec(rt, ['delete', '--force', id], { allowFail: true });
+}
+
+function initRss(rt, id) {
+  const pid = JSON.parse(exec(rt, ['state', id]).stdout).pid;
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// 5. 20 containers created in parallel, then deleted
+const parallel = {};
+for (const rt of names) {
+  const ids = Array.from({ length: 20 }, () => newId('par'));
+  const t0 = process.hrtime.bigint();
+  const codes = await Promise.all(ids.map((id) => new Promise((resolve) => {
+    const [bin, ...pre] = RUNTIMES[rt];
+    spawn(bin, [...pre, '--root', rootOf(rt), 'create', '--bundle', bundleSleep, id], { stdio: 'ignore' }).on('exit', resolve);
+  })));
+  const createdMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  await Promise.all(ids.map((id) => new Promise((resolve) => {
+    const [bin, ...pre] = RUNTIMES[rt];
+    spawn(bin, [...pre, '--root', rootOf(rt), 'delete', '--force', id], { stdio: 'ignore' }).on('exit', resolve);
+  })));
+  parallel[rt] = { wall: Number(process.hrtime.bigint() - t0) / 1e6, createdMs, failures: codes.filter((c) => c !== 0).length };
+}
+record('20 parallel creates + deletes (wall)', Object.fromEntries(names.map((n) => [n, parallel[n].wall])));
+
+// 6. peak RSS of each command (GNU time)
+const peak = {};
+for (const rt of names) {
+  const [bin, ...pre] = RUNTIMES[rt];
+  const id = newId('rss');
+  const m = (args) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', bin, ...pre, '--root', rootOf(rt), ...args], { encoding: 'utf8' });
+    return Number(r.stderr.trim().split('\n').pop()) / 1024;
+  };
+  peak[rt] = Math.max(m(['create', '--bundle', bundle, id]), m(['start', id]), m(['state', id]), m(['delete', '--force', id]));
+}
+
+// report
+const pad = (s, n) => String(s).padEnd(n);
+const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : 'n/a');
+const lines = [];
+lines.push(`${pad('benchmark (median ms)', 42)}${pad('tsoci', 9)}${pad('runc', 9)}${pad('crun', 9)}${pad('/runc', 7)}${pad('/crun', 7)}/floor`);
+for (const { name, values } of results) {
+  lines.push(`${pad(name, 42)}${pad(fmt(values.tsoci), 9)}${pad(fmt(values.runc), 9)}${pad(fmt(values.crun), 9)}${pad(ratio(values.tsoci, values.runc), 7)}${pad(ratio(values.tsoci, values.crun), 7)}${ratio(values.tsoci, floor)}`);
+}
+lines.push(`${pad('node -e 0 (floor)', 42)}${fmt(floor)}`);
+lines.push('');
+lines.push(`${pad('memory (MB)', 42)}${pad('tsoci', 9)}${pad('runc', 9)}crun`);
+lines.push(`${pad('created container\'s waiting init RSS', 42)}${pad(fmt(rss.tsoci), 9)}${pad(fmt(rss.runc), 9)}${fmt(rss.crun)}`);
+lines.push(`${pad('peak RSS of create/start/state/delete', 42)}${pad(fmt(peak.tsoci), 9)}${pad(fmt(peak.runc), 9)}${fmt(peak.crun)}`);
+lines.push(`${pad('20 parallel creates: failures', 42)}${pad(parallel.tsoci.failures, 9)}${pad(parallel.runc.failures, 9)}${parallel.crun.failures}`);
+for (const [what, n] of Object.entries(failures)) lines.push(`failed runs: ${what}: ${n}`);
+lines.push('', `${RUNS} runs per figure after a warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; node ${process.version}; ${execFileSync('runc', ['--version']).toString().split('\n')[0]}; ${execFileSync('crun', ['--version']).toString().split('\n')[0]}`);
+console.log(lines.join('\n'));
+fs.rmSync(work, { recursive: true, force: true });
