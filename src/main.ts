@@ -8,6 +8,7 @@ import { deleteCommand } from './cli/delete';
 import { runCommandModule } from './cli/run';
 import { listCommand } from './cli/list';
 import { specCommand } from './cli/spec';
+import { execCommand } from './cli/exec';
 
 declare const TSOCI_VERSION: string;
 declare const TSOCI_COMMIT: string;
@@ -46,6 +47,7 @@ export function main(argv: string[]): void {
     .command(runCommandModule)
     .command(listCommand)
     .command(specCommand)
+    .command(execCommand)
     .demandCommand(1, 'a command is required (see --help)')
     .strict()
     .version(false)

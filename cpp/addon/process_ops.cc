@@ -1,10 +1,12 @@
 #include "process_ops.h"
 
 #include <errno.h>
+#include <string>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,12 +71,21 @@ Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
 }
 
+// mkfifo(path, mode) -> 0 or errno. Node has no mkfifo.
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
+  int rc = mkfifo(path.c_str(), mode);
+  return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
+}
+
 }  // namespace
 
 void RegisterProcessOps(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
 }
 

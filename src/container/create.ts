@@ -29,10 +29,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   checkId(opts.id);
   const bundle = path.resolve(opts.bundle);
   const spec = loadSpec(bundle);
-  if (opts.consoleSocket && !spec.process?.terminal) {
-    // runc refuses a console socket without a terminal
-    throw new TsociError('--console-socket given but process.terminal is not true in config.json');
-  }
+  if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   cdir.lock();

@@ -4,8 +4,8 @@ import { releaseInit } from './start';
 import { deleteContainer } from './delete';
 import type { CreateOptions } from './options';
 import { runHooks } from './hooks';
+import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM', 'SIGPIPE', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGIO', 'SIGPWR', 'SIGSYS', 'SIGTRAP', 'SIGABRT'];
 
 /**
  * `run`: create + start. Detached, it returns once the process runs. In the foreground
@@ -36,8 +36,4 @@ export async function run(opts: CreateOptions & { detach?: boolean; keep?: boole
   if (!opts.keep) await deleteContainer({ ...opts, force: true });
   if (signal) return 128 + osSignal(signal);
   return code ?? 1;
-}
-
-function osSignal(sig: NodeJS.Signals): number {
-  return (require('os') as typeof import('os')).constants.signals[sig];
 }

@@ -1,0 +1,103 @@
+import type { CommandModule } from 'yargs';
+import type { Process, Spec } from '../spec/types';
+import { globalOptions, runCommand, type GlobalArgs } from './common';
+
+interface ExecArgs extends GlobalArgs {
+  id: string;
+  command?: string[];
+  process?: string;
+  'console-socket'?: string;
+  'pid-file'?: string;
+  detach?: boolean;
+  tty?: boolean;
+  cwd?: string;
+  env?: string[];
+  user?: string;
+  'additional-gids'?: (string | number)[];
+  cap?: string[];
+  'no-new-privs'?: boolean;
+  apparmor?: string;
+  'process-label'?: string;
+  'preserve-fds'?: number;
+  'ignore-paused'?: boolean;
+}
+
+export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
+  command: 'exec <id> [command..]',
+  describe: 'run a new process inside a running container',
+  builder: (y) =>
+    y.positional('id', { type: 'string', demandOption: true })
+      .positional('command', { type: 'string', array: true })
+      .option('process', { alias: 'p', type: 'string', describe: 'process.json (runtime-spec process) to run' })
+      .option('console-socket', { type: 'string' })
+      .option('pid-file', { type: 'string' })
+      .option('detach', { alias: 'd', type: 'boolean' })
+      .option('tty', { alias: 't', type: 'boolean', describe: 'allocate a pseudo-TTY' })
+      .option('cwd', { type: 'string' })
+      .option('env', { alias: 'e', type: 'string', array: true, describe: 'KEY=value to set' })
+      .option('user', { alias: 'u', type: 'string', describe: 'uid[:gid]' })
+      .option('additional-gids', { alias: 'g', type: 'array' })
+      .option('cap', { alias: 'c', type: 'string', array: true })
+      .option('no-new-privs', { type: 'boolean' })
+      .option('apparmor', { type: 'string' })
+      .option('process-label', { type: 'string' })
+      .option('preserve-fds', { type: 'number', default: 0 })
+      .option('ignore-paused', { type: 'boolean' })
+      .option('cgroup', { type: 'string', hidden: true })
+      .parserConfiguration({ 'halt-at-non-option': true }) as never,
+  handler: (argv) =>
+    runCommand(async () => {
+      const fs = await import('fs');
+      const { exec } = await import('../container/exec');
+      const { loadProcess } = await import('../spec/load');
+      const { openContainer } = await import('../state/store');
+      const { TsociError } = await import('../util/errors');
+      const g = globalOptions(argv);
+      let proc: Process;
+      if (argv.process) {
+        proc = loadProcess(argv.process);
+      } else {
+        const args = [...(argv.command ?? []), ...((argv as unknown as { _: string[] })._ ?? []).slice(1).map(String)];
+        if (args.length === 0) throw new TsociError('exec: a command (or --process) is required');
+        const { cdir } = openContainer(g.root, argv.id);
+        const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+        proc = processFromFlags(spec.process, args, argv, TsociError);
+      }
+      return exec({
+        ...g,
+        id: argv.id,
+        process: proc,
+        detach: argv.detach,
+        pidFile: argv['pid-file'],
+        consoleSocket: argv['console-socket'],
+        preserveFds: argv['preserve-fds'],
+        ignorePaused: argv['ignore-paused'],
+      });
+    }),
+};
+
+/** runc's rule: start from the container's process, then apply the flags. */
+function processFromFlags(base: Process | undefined, args: string[], argv: ExecArgs, Err: new (m: string) => Error): Process {
+  const p: Process = JSON.parse(JSON.stringify(base ?? { cwd: '/', user: { uid: 0, gid: 0 } }));
+  p.args = args;
+  p.terminal = !!argv.tty;
+  if (argv.cwd) p.cwd = argv.cwd;
+  if (argv.env) p.env = [...(p.env ?? []), ...argv.env];
+  if (argv.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(argv.user);
+    if (!m) throw new Err(`--user: expected uid[:gid] with numbers, got "${argv.user}"`);
+    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : 0 };
+  }
+  if (argv['additional-gids']) {
+    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: argv['additional-gids'].map((g) => Number(g)) };
+  }
+  if (argv.cap?.length) {
+    const caps = p.capabilities ?? {};
+    for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...argv.cap];
+    p.capabilities = caps;
+  }
+  if (argv['no-new-privs']) p.noNewPrivileges = true;
+  if (argv.apparmor) p.apparmorProfile = argv.apparmor;
+  if (argv['process-label']) p.selinuxLabel = argv['process-label'];
+  return p;
+}

@@ -1,0 +1,57 @@
+import * as fs from 'fs';
+import type { Process, Spec } from '../spec/types';
+import { planLaunch } from '../plan/plan';
+import { native } from '../native';
+import { joinCgroups } from '../cgroups';
+import { liveStatus, openContainer } from '../state/store';
+import { TsociError } from '../util/errors';
+import { launch } from './launch';
+import { writePidFile } from './create';
+import { FORWARDED_SIGNALS, signalNumber } from './signals';
+import type { GlobalOptions } from './options';
+
+export interface ExecOptions extends GlobalOptions {
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  ignorePaused?: boolean;
+}
+
+/**
+ * `exec`: run another process in a running container: it joins every namespace of the
+ * container's init and its cgroups, with credentials applied as for the init. Detached
+ * it returns once the process runs (pid in --pid-file); in the foreground it forwards
+ * signals and returns the process's exit status (128+signal when killed).
+ */
+export async function exec(opts: ExecOptions): Promise<number> {
+  const { cdir, state } = openContainer(opts.root, opts.id);
+  const status = liveStatus(cdir, state);
+  if (status === 'paused' && !opts.ignorePaused) throw new TsociError('cannot exec in a paused container (use --ignore-paused to override)');
+  if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsociError(`cannot exec in a ${status} container`);
+  const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+  const plan = planLaunch(spec, {
+    bundle: state.bundle,
+    mode: 'exec',
+    wait: opts.detach ? 'detach' : 'foreground',
+    process: opts.process,
+    execTargetPid: state.pid,
+    consoleSocket: opts.consoleSocket,
+    preserveFds: opts.preserveFds ?? 0,
+    noPivot: false,
+  });
+  const launched = await launch(plan, {
+    onSpawned: (stage0) => {
+      if (state.cgroupPaths) joinCgroups(state.cgroupPaths, stage0);
+    },
+  });
+  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  if (opts.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, signalNumber(sig));
+  for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
+  const { code, signal } = await launched.exited;
+  for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
+  return signal ? 128 + signalNumber(signal) : code ?? 1;
+}
