@@ -1,0 +1,56 @@
+/**
+ * Cgroups: one interface over the v1 (cgroupfs), v2 (cgroupfs) and systemd drivers.
+ * The lifecycle code stores the CgroupPaths returned by createCgroups in state.json and
+ * passes them back to every later operation; only createCgroups (and planCgroupMounts)
+ * look at the host's mounts.
+ *
+ * See paths.ts for the cgroupsPath rules, resources-v1.ts / resources-v2.ts for the file
+ * mapping and what is tolerated, mounts.ts for the "cgroup" mount expansion.
+ */
+import type { LinuxResources } from '../spec/types';
+import { TsociError } from '../util/errors';
+import { CgroupHost, cgroupHost } from './mode';
+import { CgroupPaths, cgroupfsPaths } from './paths';
+import { createSystemd } from './systemd';
+import { createV1 } from './v1';
+import { createV2 } from './v2';
+
+export type { CgroupPaths } from './paths';
+export type { CgroupHost, CgroupMode } from './mode';
+export { detectCgroupHost, cgroupHost, parseMountinfo, parseProcCgroup } from './mode';
+export { joinCgroups, cgroupPids, killCgroup, removeCgroups, freezeCgroups, thawCgroups, isFrozen, updateCgroups } from './manage';
+export { cgroupStats, cgroupStatsJSON } from './stats';
+export { planCgroupMounts } from './mounts';
+export { sharesToWeight, swapToV2, blkioWeightToIoWeight } from './resources-v2';
+export { pidsMaxValue } from './resources-v1';
+export { SYSTEMD_NOT_RUNNING } from './systemd';
+
+export interface CgroupRequest {
+  id: string;
+  cgroupsPath?: string;
+  resources?: LinuxResources;
+  systemd: boolean;
+  rootless: boolean;
+}
+
+/**
+ * Creates the cgroup directories (v1: one per hierarchy, plus the unified directory on
+ * hybrid hosts so the process also joins v2) and applies resources. Throws TsociError
+ * naming the file and errno text when a value cannot be applied; on failure removes the
+ * directories it created (never pre-existing ones).
+ * `host` is for tests (default: this host, detected once).
+ */
+export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost()): CgroupPaths {
+  if (req.systemd) return createSystemd(host, req.cgroupsPath, req.id);
+  const opts = { rootless: req.rootless, explicitPath: !!req.cgroupsPath };
+  switch (host.mode) {
+    case 'v2':
+      return createV2(host, cgroupfsPaths(host, req.cgroupsPath, req.id), req.resources, opts);
+    case 'v1':
+    case 'hybrid':
+      return createV1(host, cgroupfsPaths(host, req.cgroupsPath, req.id), req.resources, opts);
+    default:
+      if (req.rootless) return {};
+      throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
+  }
+}
