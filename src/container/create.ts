@@ -4,6 +4,8 @@ import * as path from 'path';
 import { loadSpec } from '../spec/load';
 import type { Spec } from '../spec/types';
 import { planLaunch } from '../plan/plan';
+import type { LaunchPlan } from '../plan/launch-plan';
+import { createCgroups, joinCgroups, planCgroupMounts, type CgroupPaths } from '../cgroups';
 import { native, errnoName } from '../native';
 import { ContainerDir, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
@@ -61,7 +63,19 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       rootless: !!opts.rootless,
       isDirectory: isDirectoryOnHost,
     });
+    state.cgroupPaths = createCgroups({
+      id: opts.id,
+      cgroupsPath: spec.linux?.cgroupsPath,
+      resources: spec.linux?.resources,
+      systemd: !!opts.systemdCgroup,
+      rootless: !!opts.rootless,
+    });
+    cdir.write(state);
+    expandCgroupMounts(plan, spec, state.cgroupPaths);
+    const cgroups = state.cgroupPaths;
     const launched = await launch(plan, {
+      // stage0 joins before it forks: everything in the container starts inside its cgroups
+      onSpawned: (stage0) => joinCgroups(cgroups, stage0),
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);
@@ -84,6 +98,23 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   } finally {
     cdir.release();
   }
+}
+
+/** A `cgroup` mount becomes what the host's hierarchy needs (v1: tmpfs + a bind per controller). */
+function expandCgroupMounts(plan: LaunchPlan, spec: Spec, paths: CgroupPaths): void {
+  const hasCgroupNs = (spec.linux?.namespaces ?? []).some((n) => n.type === 'cgroup');
+  const expanded: LaunchPlan['mounts'] = [];
+  for (const m of plan.mounts) {
+    if (m.type !== 'cgroup') {
+      expanded.push(m);
+      continue;
+    }
+    const options = spec.mounts?.find((sm) => sm.type === 'cgroup' && path.posix.resolve('/', sm.destination) === m.destination)?.options ?? [];
+    const { mounts, symlinks } = planCgroupMounts(m.destination, options, paths, hasCgroupNs);
+    expanded.push(...mounts);
+    plan.symlinks.push(...symlinks);
+  }
+  plan.mounts = expanded;
 }
 
 function writeSpecCopy(cdir: ContainerDir, spec: Spec): void {

@@ -4,6 +4,7 @@ import { native, errnoName } from '../native';
 import { TsociError, sysError } from '../util/errors';
 import { containerDir } from './paths';
 import { isSameProcessAlive } from './proc';
+import { isFrozen } from '../cgroups/manage';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -139,28 +140,8 @@ export function liveStatus(cdir: ContainerDir, st: StoredState): Status {
   if (st.phase === 'creating') return cdir.isLockedByOther() ? 'creating' : 'stopped';
   if (!isSameProcessAlive(st.pid, st.initStartTime)) return 'stopped';
   if (fs.existsSync(cdir.fifoPath)) return 'created';
-  if (isFrozen(st)) return 'paused';
+  if (st.cgroupPaths && isFrozen(st.cgroupPaths)) return 'paused';
   return 'running';
-}
-
-function isFrozen(st: StoredState): boolean {
-  const freezer = st.cgroupPaths?.freezer;
-  if (freezer) {
-    try {
-      return fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
-    } catch {
-      return false;
-    }
-  }
-  const unified = st.cgroupPaths?.[''];
-  if (unified) {
-    try {
-      return fs.readFileSync(path.join(unified, 'cgroup.freeze'), 'utf8').trim() === '1';
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }
 
 /** Opens an existing container: its directory and stored state. */

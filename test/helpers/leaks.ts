@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** What a container run could leave behind on the host. */
+/** What a container run could leave behind on the host (every cgroup directory, whatever its name). */
 export interface HostSnapshot {
   mounts: string[];
   initProcs: string[];
@@ -41,7 +41,7 @@ function tsociCgroups(): string[] {
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const p = path.join(dir, e.name);
-      if (/tsoci/.test(e.name)) found.push(p);
+      found.push(p);
       walk(p, depth + 1);
     }
   };
