@@ -1,0 +1,200 @@
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "errors.h"
+#include "fd.h"
+
+namespace tsoci {
+
+namespace {
+
+const char* rlimit_name(int r) {
+  static const char* names[] = {"RLIMIT_CPU",     "RLIMIT_FSIZE",  "RLIMIT_DATA",   "RLIMIT_STACK",
+                                "RLIMIT_CORE",    "RLIMIT_RSS",    "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+                                "RLIMIT_MEMLOCK", "RLIMIT_AS",     "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+                                "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+  return r >= 0 && r < 16 ? names[r] : "RLIMIT_?";
+}
+
+int last_cap() {
+  int c = 0;
+  while (c < 63 && prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0) c++;
+  return c;
+}
+
+bool contains(const std::vector<int>& v, int c) {
+  for (int x : v)
+    if (x == c) return true;
+  return false;
+}
+
+// Two 32-bit words, capabilities the kernel does not know are left out.
+void to_words(const std::vector<int>& caps, int last, uint32_t w[2]) {
+  w[0] = w[1] = 0;
+  for (int c : caps)
+    if (c >= 0 && c <= last) w[c / 32] |= 1u << (c % 32);
+}
+
+void set_oom_score_adj(int procfd, int value) {
+  Fd fd(openat(procfd, "self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  std::string s = std::to_string(value);
+  if (!fd || write(fd.get(), s.data(), s.size()) < 0)
+    fail("oomScoreAdj", "/proc/self/oom_score_adj", errno, "set oom_score_adj to " + s);
+}
+
+void set_rlimits(const Process& p) {
+  for (auto& r : p.rlimits) {
+    struct rlimit rl = {r.soft, r.hard};
+    if (setrlimit(r.resource, &rl) < 0)
+      fail("rlimits", "", errno, std::string("setrlimit ") + rlimit_name(r.resource));
+  }
+}
+
+void chdir_or_fail(const std::string& cwd, int err) {
+  fail_msg("chdir", cwd, err,
+           "chdir to cwd (\"" + cwd + "\") set in config.json failed: " + errno_text(err));
+}
+
+// uid/gid switch with the capability dance: bounding first, KEEPCAPS across the
+// setresuid, then exactly the planned sets.
+void set_credentials(const Plan& plan) {
+  const Process& p = plan.process;
+  const Capabilities* caps = p.capabilities ? &*p.capabilities : nullptr;
+  int last = last_cap();
+  if (caps) {
+    for (int c = 0; c <= last; c++)
+      if (!contains(caps->bounding, c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+        fail("capabilities", "", errno, "drop capability " + std::to_string(c) + " from the bounding set");
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("capabilities", "", errno, "prctl PR_SET_KEEPCAPS");
+  }
+  if (!plan.setgroupsDeny) {
+    std::vector<gid_t> groups(p.additionalGids.begin(), p.additionalGids.end());
+    if (setgroups(groups.size(), groups.data()) < 0) fail("user", "", errno, "setgroups");
+  }
+  if (setresgid(p.gid, p.gid, p.gid) < 0) fail("user", "", errno, "setresgid " + std::to_string(p.gid));
+  if (setresuid(p.uid, p.uid, p.uid) < 0) fail("user", "", errno, "setresuid " + std::to_string(p.uid));
+  if (!caps) return;
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("capabilities", "", errno, "prctl PR_SET_KEEPCAPS");
+
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  uint32_t eff[2], perm[2], inh[2];
+  to_words(caps->effective, last, eff);
+  to_words(caps->permitted, last, perm);
+  to_words(caps->inheritable, last, inh);
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = eff[i];
+    data[i].permitted = perm[i];
+    data[i].inheritable = inh[i];
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0) fail("capabilities", "", errno, "capset");
+  // like runc: an ambient capability that cannot be raised (not in permitted and
+  // inheritable) is skipped, not fatal
+  for (int c : caps->ambient)
+    if (c >= 0 && c <= last) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+}
+
+// Go's findExecutable: a regular (non-directory) file that is executable for us.
+int check_executable(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EACCES;
+  if (faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) < 0) return errno == EPERM ? EACCES : errno;
+  return 0;
+}
+
+}  // namespace
+
+void reset_signals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, nullptr);  // EINVAL for 32/33: fine
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void setup_process(const Plan& plan, int procfd) {
+  const Process& p = plan.process;
+  if (p.oomScoreAdj) set_oom_score_adj(procfd, *p.oomScoreAdj);
+  set_rlimits(p);
+  if (p.umask >= 0) umask(static_cast<mode_t>(p.umask));
+  // chdir as root first (the runtime may reach what the user cannot); on a permission
+  // error try again as the container user.
+  bool chdirDone = false;
+  if (!p.cwd.empty()) {
+    if (chdir(p.cwd.c_str()) == 0) chdirDone = true;
+    else if (errno != EACCES && errno != EPERM) chdir_or_fail(p.cwd, errno);
+  }
+  set_credentials(plan);
+  if (!chdirDone && !p.cwd.empty() && chdir(p.cwd.c_str()) < 0) chdir_or_fail(p.cwd, errno);
+  if (p.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    fail("noNewPrivileges", "", errno, "prctl PR_SET_NO_NEW_PRIVS");
+}
+
+std::string find_executable(const Process& proc) {
+  const std::string& name = proc.args[0];
+  if (name.find('/') != std::string::npos) {
+    int err = check_executable(name);
+    if (err == 0) return name;
+    if (err == EACCES) fail_msg("exec", name, err, "exec: \"" + name + "\": permission denied");
+    std::string text = errno_text(err);
+    text = text.substr(0, text.find(" ("));  // Go prints the text without the errno name
+    fail_msg("exec", name, err, "exec: \"" + name + "\": stat " + name + ": " + text);
+  }
+  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (auto& e : proc.env)
+    if (e.compare(0, 5, "PATH=") == 0) path = e.substr(5);
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    // Go refuses relative PATH entries (ErrDot); so do we
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string cand = dir + "/" + name;
+    if (check_executable(cand) == 0) return cand;
+  }
+  fail_msg("exec", name, ENOENT, "exec: \"" + name + "\": executable file not found in $PATH");
+}
+
+void exec_process(const Plan& plan, const std::string& path) {
+  reset_signals();
+  int keep = 3 + plan.preserveFds;
+  for (int fd = 0; fd < keep; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  // also closes the sync socket, the proc dirfd and anything Node leaked above fd 16
+  if (syscall(SYS_close_range, keep, ~0U, 0) < 0)
+    for (int fd = keep; fd < 65536; fd++) close(fd);
+
+  std::vector<char*> argv, envp;
+  for (auto& a : plan.process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  execve(path.c_str(), argv.data(), envp.data());
+  std::string text = errno_text(errno);
+  dprintf(2, "exec failed: %s\n", text.substr(0, text.find(" (")).c_str());
+  _exit(127);
+}
+
+}  // namespace tsoci

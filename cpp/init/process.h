@@ -1,0 +1,22 @@
+// The container process: limits, credentials, capabilities, executable lookup, execve.
+#pragma once
+#include <string>
+
+#include "plan.h"
+
+namespace tsoci {
+
+// Default dispositions and an empty mask (Node ignores SIGPIPE/SIGXFSZ, blocks others).
+void reset_signals();
+
+// oom_score_adj, rlimits, umask, cwd, groups/uid/gid, capabilities, no_new_privs.
+void setup_process(const Plan& plan, int procfd);
+
+// Resolves args[0] in the container the way Go's exec.LookPath does, with the
+// error phrases podman/containerd match.
+std::string find_executable(const Process& proc);
+
+// Clears FD_CLOEXEC on 0-2 and the preserved fds, closes everything else, execve.
+[[noreturn]] void exec_process(const Plan& plan, const std::string& path);
+
+}  // namespace tsoci

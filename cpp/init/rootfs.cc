@@ -1,0 +1,281 @@
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "devices.h"
+#include "errors.h"
+
+namespace tsoci {
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (!c.empty() && c != ".") out.push_back(c);
+    i = j + 1;
+  }
+  return out;
+}
+
+int openat2_in_root(int rootfd, const std::string& rel, uint64_t flags) {
+  struct open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (int attempt = 0; attempt < 32; attempt++) {
+    // EAGAIN: a concurrent rename/mount was seen; the kernel asks us to retry.
+    int fd = static_cast<int>(syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+    if (fd >= 0 || errno != EAGAIN) return fd;
+  }
+  return -1;
+}
+
+// statvfs ST_* -> MS_* for the per-mount flags a user namespace locks
+unsigned long locked_flags(const std::string& target) {
+  struct statvfs sv;
+  if (statvfs(target.c_str(), &sv) < 0) return 0;
+  unsigned long f = 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+// A bind remount that drops a locked flag fails with EPERM: retry keeping them.
+int remount(const std::string& target, unsigned long flags) {
+  flags |= MS_REMOUNT | MS_BIND;
+  if (mount("", target.c_str(), nullptr, flags, nullptr) == 0) return 0;
+  int err = errno;
+  if (err != EPERM) return err;
+  if (mount("", target.c_str(), nullptr, flags | locked_flags(target), nullptr) == 0) return 0;
+  return err;
+}
+
+void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& deferredRo) {
+  Fd dst = open_in_root(root, m.destination, m.createFile ? Create::File : Create::Dir, "mount");
+  unsigned long flags = m.flags;
+  // Like runc: a read-only tmpfs (or /dev) is mounted rw and made ro after pivot_root,
+  // so that later mounts and devices can still be created beneath it.
+  bool defer = !(flags & MS_BIND) && (flags & MS_RDONLY) && (m.type == "tmpfs" || m.destination == "/dev");
+  if (defer) {
+    flags &= ~MS_RDONLY;
+    deferredRo.push_back(&m);
+  }
+  const char* type = (m.type == "bind" || m.type.empty()) ? nullptr : m.type.c_str();
+  const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  if (mount(m.source.c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
+    fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
+  if (!m.remountFlags && m.propagationFlags.empty()) return;
+
+  // dst still names the covered directory: re-resolve to reach the new mount's root.
+  Fd top = open_in_root(root, m.destination, Create::None, "mount");
+  std::string target = fd_path(top.get());
+  if (m.remountFlags) {
+    int err = remount(target, m.remountFlags);
+    if (err) fail("mount", m.destination, err, "remount " + root.where(m.destination));
+  }
+  for (unsigned long p : m.propagationFlags)
+    if (mount("", target.c_str(), nullptr, p, nullptr) < 0)
+      fail("mount", m.destination, errno, "set propagation of " + root.where(m.destination));
+}
+
+// pivot_root fails if the rootfs' parent mount is shared, and a shared parent would
+// leak our self-bind to the host: walk up to the mount point containing the rootfs.
+void make_parent_unshared(std::string path, unsigned long prop) {
+  unsigned long flags = (prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
+  for (;;) {
+    if (mount("", path.c_str(), nullptr, flags, nullptr) == 0) return;
+    if (errno != EINVAL || path == "/")
+      fail("rootfs", path, errno, "make parent mount of the rootfs private: " + path);
+    auto slash = path.find_last_of('/');
+    path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+  }
+}
+
+void pivot(const Plan& plan, int rootfd) {
+  if (fchdir(rootfd) < 0) fail("pivot_root", plan.rootfs, errno, "chdir to rootfs " + plan.rootfs);
+  if (plan.noPivot) {
+    if (mount(plan.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0)
+      fail("pivot_root", plan.rootfs, errno, "move rootfs " + plan.rootfs + " to /");
+    if (chroot(".") < 0) fail("pivot_root", plan.rootfs, errno, "chroot to " + plan.rootfs);
+  } else {
+    Fd oldroot(open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
+    if (!oldroot) fail("pivot_root", "/", errno, "open old root");
+    // pivot_root(".", ".") stacks the old root on top of the new one; unmount it.
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+      fail("pivot_root", plan.rootfs, errno, "pivot_root to " + plan.rootfs);
+    if (fchdir(oldroot.get()) < 0) fail("pivot_root", "/", errno, "chdir to old root");
+    // rslave first, so the detach below cannot propagate to the host
+    if (mount("", ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail("pivot_root", "/", errno, "make old root rslave");
+    if (umount2(".", MNT_DETACH) < 0) fail("pivot_root", "/", errno, "unmount old root");
+  }
+  if (chdir("/") < 0) fail("pivot_root", "/", errno, "chdir to new root");
+}
+
+void mkdir_all(const std::string& path) {
+  std::string cur;
+  for (auto& c : split_path(path)) {
+    cur += "/" + c;
+    mkdir(cur.c_str(), 0755);  // errors surface as the chdir error later
+  }
+}
+
+void write_sysctls(const Plan& plan) {
+  for (auto& [key, value] : plan.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); i++)
+      if (path[i] == '.') path[i] = '/';
+    Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC));
+    if (!fd) fail("sysctl", path, errno, "open sysctl " + key);
+    if (write(fd.get(), value.data(), value.size()) < 0)
+      fail("sysctl", path, errno, "write sysctl " + key + "=" + value);
+  }
+}
+
+void readonly_paths(const Plan& plan) {
+  for (auto& p : plan.readonlyPaths) {
+    if (mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      fail("readonlyPaths", p, errno, "bind " + p + " onto itself");
+    }
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p);
+    if (mount(p.c_str(), p.c_str(), nullptr, flags, nullptr) < 0)
+      fail("readonlyPaths", p, errno, "remount " + p + " read-only");
+  }
+}
+
+void masked_paths(const Plan& plan) {
+  for (auto& p : plan.maskedPaths) {
+    struct stat st;
+    if (stat(p.c_str(), &st) < 0) {
+      if (errno == ENOENT) continue;
+      fail("maskedPaths", p, errno, "stat masked path " + p);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      // an empty read-only tmpfs; some kernels reject nr_inodes=1
+      if (mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "nr_blocks=1,nr_inodes=1") < 0 &&
+          mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "nr_blocks=1,nr_inodes=2") < 0)
+        fail("maskedPaths", p, errno, "mask directory " + p);
+    } else if (mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      fail("maskedPaths", p, errno, "mask " + p + " with /dev/null");
+    }
+  }
+}
+
+}  // namespace
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+namespace {
+
+Fd open_in_root_at(const Root& root, const std::string& path, Create create, const char* step,
+                   int depth) {
+  if (depth > 40) fail(step, path, ELOOP, "resolve " + root.where(path));
+  auto comps = split_path(path);
+  Fd cur(openat2_in_root(root.fd, ".", O_PATH | O_DIRECTORY));
+  if (!cur) fail(step, path, errno, "open " + root.path);
+  std::string rel;
+  for (size_t i = 0; i < comps.size(); i++) {
+    const std::string& name = comps[i];
+    bool last = i + 1 == comps.size();
+    std::string parent = rel;
+    rel += (rel.empty() ? "" : "/") + name;
+    int fd = openat2_in_root(root.fd, rel, O_PATH);
+    if (fd < 0 && errno == ENOENT && create != Create::None) {
+      // A dangling symlink: create what it points to, still beneath the root (the
+      // kernel resolves any ".." in the joined path with RESOLVE_IN_ROOT as well).
+      char target[4096];
+      ssize_t n = readlinkat(cur.get(), name.c_str(), target, sizeof target - 1);
+      if (n > 0) {
+        target[n] = '\0';
+        std::string next = target[0] == '/' ? std::string(target) : parent + "/" + target;
+        for (size_t k = i + 1; k < comps.size(); k++) next += "/" + comps[k];
+        return open_in_root_at(root, next, create, step, depth + 1);
+      }
+      // create through the (safely resolved) parent fd, then resolve again
+      int r;
+      if (last && create == Create::File) {
+        r = openat(cur.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (r >= 0) close(r);
+      } else {
+        r = mkdirat(cur.get(), name.c_str(), 0755);
+      }
+      if (r < 0 && errno != EEXIST)
+        fail(step, path, errno, std::string(last && create == Create::File ? "create " : "mkdir ") +
+                                    root.where("/" + rel));
+      fd = openat2_in_root(root.fd, rel, O_PATH);
+    }
+    if (fd < 0) fail(step, path, errno, "open " + root.where("/" + rel));
+    cur.reset(fd);
+  }
+  return cur;
+}
+
+}  // namespace
+
+Fd open_in_root(const Root& root, const std::string& path, Create create, const char* step) {
+  return open_in_root_at(root, path, create, step, 0);
+}
+
+void prepare_rootfs(const Plan& plan, Sync& sync) {
+  unsigned long prop = plan.rootfsPropagation ? plan.rootfsPropagation : (MS_SLAVE | MS_REC);
+  if (mount("", "/", nullptr, prop, nullptr) < 0) fail("rootfs", "/", errno, "set propagation of /");
+  make_parent_unshared(plan.rootfs, prop);
+  // a mount point of its own, as pivot_root needs
+  if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    fail("rootfs", plan.rootfs, errno, "bind rootfs " + plan.rootfs + " onto itself");
+  Fd rootfd(open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) fail("rootfs", plan.rootfs, errno, "open rootfs " + plan.rootfs);
+  Root root{rootfd.get(), plan.rootfs};
+
+  std::vector<const Mount*> deferredRo;
+  for (auto& m : plan.mounts) mount_entry(root, m, deferredRo);
+  create_devices(plan, root);
+  create_symlinks(plan, root);
+
+  if (plan.pauseForHooks) {
+    if (!sync.send_type("hooks") || !sync.expect("continue")) throw QuietExit{1};
+  }
+
+  pivot(plan, rootfd.get());
+  rootfd.reset();
+  // shared propagation is applied to the new "/" only now, never to the host's
+  if (!(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
+    fail("rootfs", "/", errno, "set propagation of the new /");
+
+  mkdir_all(plan.process.cwd);
+  for (auto* m : deferredRo) {
+    int err = remount(m->destination, m->flags | MS_RDONLY);
+    if (err) fail("mount", m->destination, err, "remount " + m->destination + " read-only");
+  }
+  if (plan.rootfsReadonly) {
+    int err = remount("/", MS_RDONLY);
+    if (err) fail("rootfs", "/", err, "remount / read-only");
+  }
+  if (plan.hostname && sethostname(plan.hostname->data(), plan.hostname->size()) < 0)
+    fail("hostname", "", errno, "sethostname " + *plan.hostname);
+  if (plan.domainname && setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
+    fail("hostname", "", errno, "setdomainname " + *plan.domainname);
+  write_sysctls(plan);
+  readonly_paths(plan);
+  masked_paths(plan);
+}
+
+}  // namespace tsoci
