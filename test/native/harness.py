@@ -105,7 +105,7 @@ def release(fifo, timeout=10):
         os.close(fd)
 
 
-def run(plan, fifo_dir=None, extra_fd=None, on_ready=None):
+def run(plan, fifo_dir=None, extra_fd=None, on_ready=None, background=False):
     """Launch, release the fifo, collect messages + output, reap everything.
     status: stage0's exit status for foreground, else the container's."""
     res = Result()
@@ -123,7 +123,8 @@ def run(plan, fifo_dir=None, extra_fd=None, on_ready=None):
     sync_fd = fcntl.fcntl(child.fileno(), fcntl.F_DUPFD_CLOEXEC, 50)  # clear of fd 3
     child.close()
     env = {"TSOCI_SYNC_FD": str(sync_fd), "PATH": os.environ["PATH"]}
-    proc = subprocess.Popen([INIT], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    out = subprocess.DEVNULL if background else subprocess.PIPE
+    proc = subprocess.Popen([INIT], stdin=subprocess.DEVNULL, stdout=out,
                             stderr=subprocess.STDOUT, pass_fds=[sync_fd, 3] if extra_fd else [sync_fd],
                             env=env, preexec_fn=pre)
     os.close(sync_fd)
@@ -143,6 +144,11 @@ def run(plan, fifo_dir=None, extra_fd=None, on_ready=None):
         on_ready(res)
     if ready and plan.get("execFifo"):
         release(plan["execFifo"])
+    if background:  # the container keeps running; the caller kills and reaps res.pid
+        proc.wait()
+        f.close()
+        parent.close()
+        return res
     res.output = proc.stdout.read().decode(errors="replace")
     s0 = proc.wait()
     if plan["wait"] == "foreground":

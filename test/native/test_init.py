@@ -218,6 +218,40 @@ def t_userns_setgroups_deny_and_nonroot():
     check("userns deny: output", "deny" in r.output and "uid=1000 gid=1000" in r.output, (r.messages, r.output))
 
 
+def t_nopivot_sysctl():
+    p = base_plan(R, ["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni; ls /; "
+                      "grep -c . /proc/self/mountinfo"], noPivot=True,
+                  sysctl={"net.ipv4.ip_forward": "1", "kernel.shmmni": "2048"})
+    r = run(p, TMP)
+    out = r.output.split()
+    check("nopivot+sysctl: exit 0", r.status == 0, (r.messages, r.output))
+    check("sysctl written", out[:2] == ["1", "2048"], r.output)
+    check("nopivot: root is the rootfs", "busybox" not in out and "bin" in out and "evil" in out or "bin" in out,
+          r.output)
+
+
+def t_exec_userns():
+    ns = [{"type": t} for t in ("user", "pid", "mount", "uts", "ipc", "network")]
+    plan = base_plan(R, ["sleep", "30"], namespaces=ns, hostname="userns-target",
+                     uidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}],
+                     gidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}])
+    r0 = run(plan, TMP, background=True)
+    check("exec userns: target ready", r0.error() is None, r0.messages)
+    pid = r0.pid
+    try:
+        ns = [{"type": t, "path": "/proc/%d/ns/%s" % (pid, k)} for t, k in
+              (("user", "user"), ("pid", "pid"), ("uts", "uts"), ("mount", "mnt"), ("ipc", "ipc"))]
+        ex = base_plan(R, ["sh", "-c", "hostname; id; cat /proc/self/uid_map"], mode="exec",
+                       namespaces=ns, execTargetPid=pid)
+        ex["process"].update(uid=1000, gid=1000)
+        r = run(ex)
+        check("exec userns: joined", "userns-target" in r.output and "uid=1000 gid=1000" in r.output
+              and "100000" in r.output, (r.messages, r.output))
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
 TESTS = {k[2:]: v for k, v in sorted(globals().items()) if k.startswith("t_")}
 try:
     for name in sys.argv[1:] or TESTS:
