@@ -152,7 +152,7 @@ void stage1(Context& ctx, Fd chan) {
   int flags = new_namespace_flags(plan);
   if (flags && unshare(flags) < 0) fail("namespace", "", errno, "unshare namespaces");
   // (setresuid above reset dumpable to the suid_dumpable default)
-  if (inUserNs) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  if (inUserNs && plan.creates("time") && !plan.timeOffsets.empty()) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   write_time_offsets(plan, ctx.procfd.get());
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // nothing of the container may inspect us
 
