@@ -7,6 +7,7 @@ export interface NativeAddon {
   pidfdKill(pid: number, signal: number): number;
   setChildSubreaper(): number;
   mkfifo(path: string, mode: number): number;
+  reapChild(pid: number): number;
 }
 
 /** build/Release holds tsoci.node and tsoci-init; the bundle lives in dist/, sources in src/. */

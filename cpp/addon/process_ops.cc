@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,12 +80,22 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
 }
 
+// reapChild(pid) -> 0 or errno: waits for a (reparented) child so no zombie is left
+// behind for a slow host init to collect.
+Napi::Value ReapChild(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  int rc;
+  do { rc = waitpid(pid, nullptr, __WALL); } while (rc < 0 && errno == EINTR);
+  return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
+}
+
 }  // namespace
 
 void RegisterProcessOps(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));
+  exports.Set("reapChild", Napi::Function::New(env, ReapChild));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
 }

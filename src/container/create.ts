@@ -128,6 +128,8 @@ function writeSpecCopy(cdir: ContainerDir, spec: Spec): void {
 function makeFifo(fifo: string): void {
   const rc = native().mkfifo(fifo, 0o622);
   if (rc !== 0) throw new TsociError(`create exec fifo ${fifo}: ${errnoName(rc)}`);
+  // mkfifo applies the umask; the init may be another uid (user namespace, process.user)
+  fs.chmodSync(fifo, 0o622);
 }
 
 function isDirectoryOnHost(p: string): boolean {

@@ -27,6 +27,9 @@ export interface Launched {
  * ready. On any failure the init processes are killed before the error is thrown.
  */
 export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promise<Launched> {
+  // Orphans of a failed launch (stage2 once stage0 is gone) come to us and are reaped here,
+  // not left as zombies for the host's init.
+  native().setChildSubreaper();
   const preserved = Array.from({ length: plan.preserveFds }, (_, i) => 3 + i);
   const syncFd = 3 + plan.preserveFds;
   const stage0 = spawn(initBinary, [], {
@@ -69,7 +72,7 @@ export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promis
     if (pid) killQuietly(pid);
     stage0.kill('SIGKILL');
     await exited;
-    if (pid) await waitGone(pid);
+    if (pid) native().reapChild(pid);
     throw err;
   }
   channel.close();
@@ -82,8 +85,4 @@ function killQuietly(pid: number): void {
   } catch {
     /* already gone */
   }
-}
-
-async function waitGone(pid: number): Promise<void> {
-  native().waitForExit(pid, 5000);
 }

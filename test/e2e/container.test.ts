@@ -10,6 +10,8 @@ function runScript(script: string, edit: (spec: Record<string, any>) => void = (
   const spec = testSpec(['sh', '-c', script]);
   edit(spec);
   const bundle = makeBundle(spec);
+  // a mapped container root must be able to reach its rootfs
+  fs.chmodSync(bundle, 0o755);
   try {
     prepare?.(bundle);
     const r = tsoci(['run', '--bundle', bundle, uniqueId('in')]);
@@ -45,8 +47,6 @@ describe('namespaces', () => {
     const name = uniqueId('tsoci-netns');
     execFileSync('ip', ['netns', 'add', name]);
     try {
-      const target = fs.readlinkSync(`/run/netns/${name}`) === undefined ? '' : '';
-      void target;
       const want = execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
       const r = runScript('readlink /proc/self/ns/net; readlink /proc/self/ns/uts', (s) => {
         s.linux.namespaces = s.linux.namespaces.map((n: any) => (n.type === 'network' ? { type: 'network', path: `/run/netns/${name}` } : n));
@@ -61,7 +61,7 @@ describe('namespaces', () => {
   });
 
   test('PID 1 inside, hostname and domainname set', () => {
-    const r = runScript('echo pid=$$; hostname; domainname', (s) => {
+    const r = runScript('echo pid=$$; hostname; cat /proc/sys/kernel/domainname', (s) => {
       s.domainname = 'example.org';
     });
     expect(r.stdout).toBe('pid=1\ntsoci-test\nexample.org\n');
@@ -149,12 +149,12 @@ describe('rootfs and mounts', () => {
   });
 
   test('masked paths are unreadable, readonly paths unwritable', () => {
-    const r = runScript('cat /proc/kcore 2>&1 | wc -c; ls /proc/acpi 2>&1 | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-ro; echo x > /proc/sysrq-trigger 2>/dev/null || echo sysrq-ro');
+    const r = runScript('cat /proc/keys 2>&1 | wc -c; ls /proc/acpi 2>&1 | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-ro; echo x > /proc/sysrq-trigger 2>/dev/null || echo sysrq-ro');
     expect(r.stdout.trim().split('\n')).toEqual(['0', '0', 'sys-ro', 'sysrq-ro']);
   });
 
   test('default devices and linux.devices exist with the right numbers; /dev links', () => {
-    const r = runScript('for d in null zero full random urandom tty fuse2; do stat -c "%n %F %t:%T %a" /dev/$d; done; readlink /dev/fd /dev/stdin /dev/ptmx', (s) => {
+    const r = runScript('for d in null zero full random urandom tty fuse2; do stat -c "%n %F %t:%T %a" /dev/$d; done; for l in fd stdin ptmx; do readlink /dev/$l; done', (s) => {
       s.linux.devices = [{ path: '/dev/fuse2', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
     });
     expect(r.stderr).toBe('');

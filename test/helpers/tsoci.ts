@@ -1,4 +1,5 @@
-import { spawnSync, spawn, type SpawnSyncReturns } from 'child_process';
+import { spawnSync, spawn } from 'child_process';
+import * as os from 'os';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -13,31 +14,49 @@ export interface Result {
   stderr: string;
 }
 
-function toResult(r: SpawnSyncReturns<string>): Result {
-  return { status: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-/** Runs `tsoci --root TEST_ROOT <args>` to completion. */
-export function tsoci(args: string[], opts: { root?: string; input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+/**
+ * Runs `tsoci --root TEST_ROOT <args>` to completion. Output goes through files, not
+ * pipes: a created container inherits tsoci's stdio, so a pipe would stay open (and
+ * spawnSync wait) for as long as the container lives.
+ */
+export function tsoci(args: string[], opts: { root?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
   const root = opts.root ?? TEST_ROOT;
-  return toResult(spawnSync(TSOCI, ['--root', root, ...args], {
-    encoding: 'utf8',
-    input: opts.input ?? '',
-    timeout: opts.timeoutMs ?? 30000,
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-  }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-'));
+  const outFd = fs.openSync(path.join(dir, 'out'), 'w+');
+  const errFd = fs.openSync(path.join(dir, 'err'), 'w+');
+  try {
+    const r = spawnSync(TSOCI, ['--root', root, ...args], {
+      stdio: ['ignore', outFd, errFd],
+      timeout: opts.timeoutMs ?? 30000,
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+    });
+    return {
+      status: r.status ?? (r.signal ? 128 : 1),
+      stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
+      stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8') + (r.error ? String(r.error) : ''),
+    };
+  } finally {
+    fs.closeSync(outFd);
+    fs.closeSync(errFd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Like tsoci() but async, so several can run concurrently. */
 export function tsociAsync(args: string[], root = TEST_ROOT): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(TSOCI, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-'));
+    const outFd = fs.openSync(path.join(dir, 'out'), 'w+');
+    const errFd = fs.openSync(path.join(dir, 'err'), 'w+');
+    const child = spawn(TSOCI, ['--root', root, ...args], { stdio: ['ignore', outFd, errFd] });
+    child.on('exit', (code) => {
+      const result = { status: code ?? 1, stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'), stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8') };
+      fs.closeSync(outFd);
+      fs.closeSync(errFd);
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve(result);
+    });
   });
 }
 
