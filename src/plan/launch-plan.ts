@@ -65,6 +65,10 @@ export interface PlannedMount {
   propagationFlags: number[];
   /** what to create at the destination if it is missing */
   createAs: 'dir' | 'file';
+  /** mount_setattr(AT_RECURSIVE) attributes for r* options (rro, rnosuid, …): MOUNT_ATTR_* bits */
+  recursiveAttrs?: { set: number; clear: number };
+  /** id-mapped mount (idmap/ridmap, or mappings on the mount): applied with MOUNT_ATTR_IDMAP */
+  idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean };
 }
 
 export interface PlannedDevice {
@@ -121,6 +125,24 @@ export interface PlannedProcess {
   rlimits: PlannedRlimit[];
   /** absent: leave unchanged */
   oomScoreAdj?: number;
+  /** sched_setattr(2) for the process (issue 3); policy is SCHED_* number, flags SCHED_FLAG_* */
+  scheduler?: { policy: number; nice: number; priority: number; flags: number; runtime: number; deadline: number; period: number };
+  /** ioprio_set(2): IOPRIO_CLASS_* number and level */
+  ioPriority?: { class: number; priority: number };
+  /** CPU lists like "0-3,7": initial applied before the runtime's work in the container, final just before execve */
+  execCPUAffinity?: { initial?: string; final?: string };
+  /** applied at exec when the host has the LSM (the planner refuses them otherwise) */
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+}
+
+/** A hook tsoci-init runs itself (createContainer before pivot_root, startContainer before execve). */
+export interface PlannedHook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** seconds; 0 = none */
+  timeout: number;
 }
 
 export interface LaunchPlan {
@@ -162,4 +184,21 @@ export interface LaunchPlan {
   execTargetPid?: number;
   /** send {"type":"hooks"} and wait for {"type":"continue"} (only when hooks are configured) */
   pauseForHooks: boolean;
+  /** linux.personality: the persona number (PER_LINUX = 0, PER_LINUX32 = 8) plus flags */
+  personality?: number;
+  /**
+   * seccomp, compiled by the runtime (addon, libseccomp) into classic BPF; tsoci-init only
+   * loads it, as late as possible before execve. bpf: base64 of struct sock_filter[].
+   */
+  seccomp?: {
+    bpf: string;
+    /** SECCOMP_FILTER_FLAG_* */
+    flags: number;
+    /** SCMP_ACT_NOTIFY in the profile: load with NEW_LISTENER and send the fd here */
+    listenerPath?: string;
+    /** the container-process-state JSON to send with the fd; "pid" is filled in by the init */
+    listenerState?: string;
+  };
+  /** hooks run by tsoci-init in the container's namespaces, with the state JSON on stdin */
+  containerHooks?: { createContainer: PlannedHook[]; startContainer: PlannedHook[]; stateJson: string };
 }
