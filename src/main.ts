@@ -1,4 +1,6 @@
-import yargs from 'yargs/yargs';
+import type yargsType from 'yargs/yargs';
+import { parseFast } from './cli/fast-path';
+import { withGlobalFlags } from './cli/common';
 import { configureLog, enableDebug, logError } from './cli/log';
 import { createCommand } from './cli/create';
 import { startCommand } from './cli/start';
@@ -9,6 +11,12 @@ import { runCommandModule } from './cli/run';
 import { listCommand } from './cli/list';
 import { specCommand } from './cli/spec';
 import { execCommand } from './cli/exec';
+import { psCommand } from './cli/ps';
+import { pauseCommand } from './cli/pause';
+import { resumeCommand } from './cli/resume';
+import { updateCommand } from './cli/update';
+import { eventsCommand } from './cli/events';
+import { writeOut } from './util/out';
 
 declare const TSOCI_VERSION: string;
 declare const TSOCI_COMMIT: string;
@@ -22,19 +30,23 @@ function versionText(): string {
 
 export function main(argv: string[]): void {
   if (argv.includes('--version') || (argv.length === 1 && argv[0] === '-v')) {
-    process.stdout.write(versionText());
+    writeOut(versionText());
     return;
   }
-  yargs(argv)
+  const fast = parseFast(argv);
+  if (fast) {
+    configureLog({ file: fast.args.log, format: fast.args['log-format'] === 'json' ? 'json' : 'text' });
+    if (fast.args.debug) enableDebug();
+    const command = { state: stateCommand, start: startCommand, kill: killCommand, delete: deleteCommand }[fast.name];
+    void command.handler(fast.args as never);
+    return;
+  }
+  // yargs is loaded only when needed: it costs more than a short command's own work
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const yargs = require('yargs/yargs') as typeof yargsType;
+  withGlobalFlags(yargs(argv))
     .scriptName('tsoci')
     .usage('tsoci [global options] <command> [options]\n\nAn OCI container runtime (runtime-spec ' + SPEC_VERSION + ').')
-    .option('root', { type: 'string', describe: 'root directory for container state (default /run/tsoci)' })
-    .option('log', { type: 'string', describe: 'log file (errors are also written there)' })
-    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text' })
-    .option('debug', { type: 'boolean', describe: 'enable debug logging' })
-    .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
-    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto)' })
-    .option('criu', { type: 'string', hidden: true })
     .middleware((a) => {
       configureLog({ file: a.log as string | undefined, format: a['log-format'] === 'json' ? 'json' : 'text' });
       if (a.debug) enableDebug();
@@ -48,6 +60,11 @@ export function main(argv: string[]): void {
     .command(listCommand)
     .command(specCommand)
     .command(execCommand)
+    .command(psCommand)
+    .command(pauseCommand)
+    .command(resumeCommand)
+    .command(updateCommand)
+    .command(eventsCommand)
     .demandCommand(1, 'a command is required (see --help)')
     .strict()
     .version(false)

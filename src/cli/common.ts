@@ -13,6 +13,18 @@ export interface GlobalArgs {
   rootless?: string | boolean;
 }
 
+/** runc's global flags, on the root yargs instance. */
+export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
+  return y
+    .option('root', { type: 'string', describe: 'root directory for container state (default /run/tsoci)' })
+    .option('log', { type: 'string', describe: 'log file (errors are also written there)' })
+    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text' })
+    .option('debug', { type: 'boolean', describe: 'enable debug logging' })
+    .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
+    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto)' })
+    .option('criu', { type: 'string', hidden: true }) as unknown as Argv<T & GlobalArgs>;
+}
+
 export function globalOptions(argv: GlobalArgs): GlobalOptions {
   return {
     root: argv.root || defaultRoot(),

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { writeOut } from '../util/out';
 import { globalOptions, runCommand, type GlobalArgs } from './common';
 
 type ListArgs = GlobalArgs & { format: string; quiet?: boolean };
@@ -15,14 +16,14 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
       const { list } = await import('../container/list');
       const views = list(globalOptions(argv));
       if (argv.quiet) {
-        process.stdout.write(views.map((v) => v.id + '\n').join(''));
+        writeOut(views.map((v) => v.id + '\n').join(''));
       } else if (argv.format === 'json') {
-        process.stdout.write(JSON.stringify(views) + '\n');
+        writeOut(JSON.stringify(views) + '\n');
       } else {
         const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
           ...views.map((v) => [v.id, String(v.pid), v.status, v.bundle, v.created, v.owner])];
         const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-        process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd() + '\n').join(''));
+        writeOut(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd() + '\n').join(''));
       }
     }),
 };

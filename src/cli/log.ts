@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { writeErr } from '../util/out';
 
 export interface LogTarget {
   file?: string;
@@ -16,7 +17,7 @@ export function configureLog(t: LogTarget): void {
  * (`{"level":"error","msg":…,"time":…}`, what containerd and podman parse) or logfmt text.
  */
 export function logError(msg: string): void {
-  process.stderr.write(`tsoci: ${msg}\n`);
+  writeErr(`tsoci: ${msg}\n`);
   writeLogLine('error', msg);
 }
 
@@ -31,7 +32,7 @@ export function enableDebug(): void {
 
 function writeLogLine(level: string, msg: string): void {
   if (!target.file) {
-    if (level === 'debug') process.stderr.write(`debug: ${msg}\n`);
+    if (level === 'debug') writeErr(`debug: ${msg}\n`);
     return;
   }
   const time = new Date().toISOString();

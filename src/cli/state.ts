@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { writeOut } from '../util/out';
 import { globalOptions, runCommand, withId, type GlobalArgs } from './common';
 
 export const stateCommand: CommandModule<GlobalArgs, GlobalArgs & { id: string }> = {
@@ -8,6 +9,6 @@ export const stateCommand: CommandModule<GlobalArgs, GlobalArgs & { id: string }
   handler: (argv) =>
     runCommand(async () => {
       const { state } = await import('../container/state');
-      process.stdout.write(JSON.stringify(state({ ...globalOptions(argv), id: argv.id }), null, 2) + '\n');
+      writeOut(JSON.stringify(state({ ...globalOptions(argv), id: argv.id }), null, 2) + '\n');
     }),
 };

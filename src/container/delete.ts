@@ -6,6 +6,7 @@ import { TsociError } from '../util/errors';
 import { destroy } from './destroy';
 import { runHooks } from './hooks';
 import type { GlobalOptions } from './options';
+import { writeErr } from '../util/out';
 
 /**
  * `delete`: remove a stopped (or created) container; with --force also a running one.
@@ -40,7 +41,7 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
       await runHooks('poststop', spec?.hooks?.poststop, hookState);
     } catch (err) {
       // the spec: a failing poststop hook is logged as a warning, delete still succeeds
-      process.stderr.write(`warning: ${(err as Error).message}\n`);
+      writeErr(`warning: ${(err as Error).message}\n`);
     }
   } finally {
     cdir.release();

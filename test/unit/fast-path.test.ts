@@ -1,0 +1,78 @@
+import yargs from 'yargs/yargs';
+import type { CommandModule } from 'yargs';
+import { parseFast } from '../../src/cli/fast-path';
+import { withGlobalFlags, type GlobalArgs } from '../../src/cli/common';
+import { stateCommand } from '../../src/cli/state';
+import { startCommand } from '../../src/cli/start';
+import { killCommand } from '../../src/cli/kill';
+import { deleteCommand } from '../../src/cli/delete';
+
+// The fast path must mean exactly what yargs (which defines the CLI) means, or decline.
+const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force'];
+
+function viaYargs(argv: string[]): { name: string; args: Record<string, unknown> } | undefined {
+  let got: { name: string; args: Record<string, unknown> } | undefined;
+  const capture = (name: string, cmd: CommandModule<GlobalArgs, any>) => ({
+    ...cmd,
+    handler: (a: Record<string, unknown>) => {
+      got = { name, args: a };
+    },
+  });
+  withGlobalFlags(yargs(argv))
+    .command(capture('state', stateCommand))
+    .command(capture('start', startCommand))
+    .command(capture('kill', killCommand))
+    .command(capture('delete', deleteCommand))
+    .strict()
+    .exitProcess(false)
+    .fail(() => undefined)
+    .parse();
+  return got;
+}
+
+function pick(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(KEYS.filter((k) => args[k] !== undefined && args[k] !== false).map((k) => [k, args[k]]));
+}
+
+const TAKEN = [
+  ['state', 'c1'],
+  ['--root', '/run/x', 'state', 'c1'],
+  ['--root=/run/x', '--log', '/tmp/l.json', '--log-format=json', 'start', 'c1'],
+  ['--root', '/run/containerd/runc/k8s.io', '--log', '/b/log.json', '--log-format', 'json', 'delete', 'abc'],
+  ['delete', '--force', 'abc'],
+  ['delete', '-f', 'abc'],
+  ['kill', 'c1'],
+  ['kill', 'c1', '9'],
+  ['kill', '--all', 'c1', 'SIGKILL'],
+  ['kill', '-a', 'c1', '15'],
+  ['--debug', '--systemd-cgroup', 'state', 'c1'],
+  ['--rootless', 'true', 'kill', 'c1', 'KILL'],
+];
+const DECLINED = [
+  ['state'],
+  ['state', 'a', 'b'],
+  ['--help'],
+  ['state', '--help'],
+  ['--log-format', 'yaml', 'state', 'c1'],
+  ['--unknown', 'state', 'c1'],
+  ['delete', '--force=false', 'c1'],
+  ['kill', '-s', 'c1'],
+  ['create', 'c1'],
+  ['--root'],
+  ['kill', 'c1', '-9'],
+];
+
+describe('fast path for short commands', () => {
+  test.each(TAKEN.map((a) => [a.join(' '), a]))('takes "%s" exactly as yargs parses it', (_name, argv) => {
+    const fast = parseFast(argv);
+    const slow = viaYargs(argv);
+    expect(fast).toBeDefined();
+    expect(slow).toBeDefined();
+    expect(fast!.name).toBe(slow!.name);
+    expect(pick(fast!.args)).toEqual(pick(slow!.args));
+  });
+
+  test.each(DECLINED.map((a) => [a.join(' '), a]))('declines "%s" (yargs handles it)', (_name, argv) => {
+    expect(parseFast(argv)).toBeUndefined();
+  });
+});
