@@ -2,6 +2,7 @@ import { native } from '../native';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { removeCgroups, killCgroup } from '../cgroups';
+import { thawAfterKill } from './thaw';
 
 /**
  * Tears a container down completely: its process (and, without a PID namespace of its
@@ -11,6 +12,7 @@ import { removeCgroups, killCgroup } from '../cgroups';
 export async function destroy(cdir: ContainerDir, state: StoredState): Promise<void> {
   if (state.pid && isSameProcessAlive(state.pid, state.initStartTime)) {
     native().pidfdKill(state.pid, 9);
+    thawAfterKill(state.cgroupPaths); // a paused container dies only once thawed
     native().waitForExit(state.pid, 10000);
   }
   // Processes the init did not take with it (no PID namespace): kill them too.

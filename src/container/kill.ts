@@ -3,6 +3,7 @@ import { cgroupPids } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import type { GlobalOptions } from './options';
+import { thawAfterKill } from './thaw';
 
 /** `kill`: signal the init (or with --all every process in the container's cgroup). */
 export function kill(opts: GlobalOptions & { id: string; signal: number; all?: boolean }): void {
@@ -16,10 +17,12 @@ export function kill(opts: GlobalOptions & { id: string; signal: number; all?: b
       const rc = native().pidfdKill(pid, opts.signal);
       if (rc !== 0 && errnoName(rc) !== 'ESRCH') throw new TsociError(`kill ${pid}: ${errnoName(rc)}`);
     }
+    thawAfterKill(state.cgroupPaths, opts.signal);
     return;
   }
   const rc = native().pidfdKill(state.pid, opts.signal);
   if (rc !== 0) {
     throw new TsociError(errnoName(rc) === 'ESRCH' ? 'container not running' : `kill ${state.pid}: ${errnoName(rc)}`);
   }
+  thawAfterKill(state.cgroupPaths, opts.signal);
 }

@@ -1,0 +1,42 @@
+import { freezeCgroups, isFrozen, thawCgroups } from '../cgroups';
+import { liveStatus, openContainer } from '../state/store';
+import { checkId } from '../state/paths';
+import { TsociError } from '../util/errors';
+import type { GlobalOptions } from './options';
+
+/**
+ * `pause`: freeze every process of a created or running container (v1 freezer.state,
+ * v2 cgroup.freeze). The status becomes "paused" because state reads the freezer.
+ */
+export function pause(opts: GlobalOptions & { id: string }): void {
+  checkId(opts.id);
+  const { cdir, state } = openContainer(opts.root, opts.id);
+  cdir.lock();
+  try {
+    const status = liveStatus(cdir, state);
+    const frozen = !!state.cgroupPaths && isFrozen(state.cgroupPaths);
+    if ((status !== 'running' && status !== 'created') || frozen) throw new TsociError('container not running');
+    if (!state.cgroupPaths || Object.keys(state.cgroupPaths).length === 0) {
+      throw new TsociError('cgroup: cannot pause: the container has no cgroup');
+    }
+    freezeCgroups(state.cgroupPaths);
+  } finally {
+    cdir.release();
+  }
+}
+
+/** `resume`: thaw a paused container. */
+export function resume(opts: GlobalOptions & { id: string }): void {
+  checkId(opts.id);
+  const { cdir, state } = openContainer(opts.root, opts.id);
+  cdir.lock();
+  try {
+    const status = liveStatus(cdir, state);
+    // a created container can be paused too; state still reports it as created
+    const pausedCreated = status === 'created' && !!state.cgroupPaths && isFrozen(state.cgroupPaths);
+    if (status !== 'paused' && !pausedCreated) throw new TsociError('container not paused');
+    thawCgroups(state.cgroupPaths!);
+  } finally {
+    cdir.release();
+  }
+}
