@@ -1,3 +1,4 @@
 import { main } from './main';
+import { separateExecCommand } from './cli/exec';
 
-main(process.argv.slice(2));
+main(separateExecCommand(process.argv.slice(2)));

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import type { CommandModule } from 'yargs';
 import type { Process, Spec } from '../spec/types';
 import { globalOptions, runCommand, type GlobalArgs } from './common';
@@ -34,20 +35,18 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       .option('detach', { alias: 'd', type: 'boolean' })
       .option('tty', { alias: 't', type: 'boolean', describe: 'allocate a pseudo-TTY' })
       .option('cwd', { type: 'string' })
-      .option('env', { alias: 'e', type: 'string', array: true, describe: 'KEY=value to set' })
+      .option('env', { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'KEY=value to set' })
       .option('user', { alias: 'u', type: 'string', describe: 'uid[:gid]' })
-      .option('additional-gids', { alias: 'g', type: 'array' })
-      .option('cap', { alias: 'c', type: 'string', array: true })
+      .option('additional-gids', { alias: 'g', type: 'array', nargs: 1 })
+      .option('cap', { alias: 'c', type: 'string', array: true, nargs: 1 })
       .option('no-new-privs', { type: 'boolean' })
       .option('apparmor', { type: 'string' })
       .option('process-label', { type: 'string' })
       .option('preserve-fds', { type: 'number', default: 0 })
       .option('ignore-paused', { type: 'boolean' })
-      .option('cgroup', { type: 'string', hidden: true })
-      .parserConfiguration({ 'halt-at-non-option': true }) as never,
+      .option('cgroup', { type: 'string', hidden: true }) as never,
   handler: (argv) =>
     runCommand(async () => {
-      const fs = await import('fs');
       const { exec } = await import('../container/exec');
       const { loadProcess } = await import('../spec/load');
       const { openContainer } = await import('../state/store');
@@ -100,4 +99,32 @@ function processFromFlags(base: Process | undefined, args: string[], argv: ExecA
   if (argv.apparmor) p.apparmorProfile = argv.apparmor;
   if (argv['process-label']) p.selinuxLabel = argv['process-label'];
   return p;
+}
+
+const GLOBAL_VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
+const EXEC_VALUE_FLAGS = new Set(['--process', '-p', '--console-socket', '--pid-file', '--cwd', '--env', '-e', '--user', '-u',
+  '--additional-gids', '-g', '--cap', '-c', '--apparmor', '--process-label', '--preserve-fds', '--cgroup']);
+
+/**
+ * runc's rule for `exec [flags] <id> <command...>`: flags end at the id; everything after
+ * it is the command, even words that look like tsoci flags (`exec c1 ps -e`). yargs cannot
+ * express that per command (halt-at-non-option in a builder halts at the word "exec"
+ * itself), so a `--` is put after the id before yargs sees the arguments.
+ */
+export function separateExecCommand(argv: string[]): string[] {
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    if (argv[i] === '--') return argv;
+    if (GLOBAL_VALUE_FLAGS.has(argv[i])) i++;
+  }
+  if (argv[i] !== 'exec') return argv;
+  for (i++; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv;
+    if (!a.startsWith('-') || a === '-') break;
+    if (EXEC_VALUE_FLAGS.has(a)) i++;
+  }
+  // argv[i] is the id; nothing after it (a --process exec), or a `--` already there, needs no separator
+  if (i >= argv.length - 1 || argv[i + 1] === '--') return argv;
+  return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
 }
