@@ -121,7 +121,9 @@ Fd connect_console(const std::string& path) {
     // blocks until `tsoci start` opens the read side; a deleted container: exit quietly
     std::string rel = "self/fd/" + std::to_string(ctx.fifo.get());
     Fd w(openat(ctx.procfd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!w || write(w.get(), "0", 1) != 1) _exit(1);
+    if (!w) _exit(1);
+    run_start_container_hooks(plan.containerHooks, w.get());  // a failure: "E<message>" on the fifo, exit
+    if (write(w.get(), "0", 1) != 1) _exit(1);
   }
   exec_process(plan, path);
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "hooks.h"
+
 namespace tsoci {
 
 struct Namespace {
@@ -91,6 +93,7 @@ struct Plan {
   int preserveFds = 0;
   int execTargetPid = 0;
   bool pauseForHooks = false;
+  ContainerHooks containerHooks;  // createContainer/startContainer (hooks.cc)
 
   bool has_namespace(const std::string& type) const;
   // creating (not joining) a namespace of this type

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "devices.h"
+#include "hooks.h"
 #include "errors.h"
 
 namespace tsoci {
@@ -253,6 +254,8 @@ void prepare_rootfs(const Plan& plan, Sync& sync) {
   if (plan.pauseForHooks) {
     if (!sync.send_type("hooks") || !sync.expect("continue")) throw QuietExit{1};
   }
+  // in the container's namespaces, the path still resolving in the runtime's root
+  run_container_hooks("createContainer", plan.containerHooks.createContainer, plan.containerHooks.stateJson, "creating");
 
   pivot(plan, rootfd.get());
   rootfd.reset();

@@ -14,6 +14,7 @@ import { TsociError, sysError } from '../util/errors';
 import { launch, type Launched } from './launch';
 import { runHooks } from './hooks';
 import { destroy } from './destroy';
+import { poststopAfterFailedCreate } from './start-hooks';
 import type { CreateOptions } from './options';
 
 export interface Created {
@@ -47,6 +48,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     annotations: spec.annotations as Record<string, string> | undefined,
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
   };
+  let hooksReached = false; // a failure from here on is a failed hook or later: poststop runs
   try {
     cdir.write(state);
     writeSpecCopy(cdir, spec);
@@ -54,6 +56,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     makeFifo(cdir.fifoPath);
     const plan = planLaunch(spec, {
       bundle,
+      containerId: opts.id,
       mode: 'create',
       wait,
       execFifo: cdir.fifoPath,
@@ -81,6 +84,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         cdir.write(state);
       },
       onHooks: async (pid) => {
+        hooksReached = true;
         const hookState = { ociVersion: spec.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: spec.annotations ?? {} };
         await runHooks('prestart', spec.hooks?.prestart, hookState);
         await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
@@ -94,6 +98,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     return { cdir, state, spec, launched };
   } catch (err) {
     await destroy(cdir, state);
+    if (hooksReached) await poststopAfterFailedCreate(spec, state);
     throw err;
   } finally {
     cdir.release();

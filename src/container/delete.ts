@@ -4,7 +4,7 @@ import { checkId } from '../state/paths';
 import type { Spec } from '../spec/types';
 import { TsociError } from '../util/errors';
 import { destroy } from './destroy';
-import { runHooks } from './hooks';
+import { runHooksWarn } from './hooks';
 import type { GlobalOptions } from './options';
 import { writeErr } from '../util/out';
 
@@ -37,12 +37,8 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
     const spec = readSpecCopy(cdir);
     await destroy(cdir, state);
     const hookState = { ociVersion: state.ociVersion, id: state.id, status: 'stopped', pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} };
-    try {
-      await runHooks('poststop', spec?.hooks?.poststop, hookState);
-    } catch (err) {
-      // the spec: a failing poststop hook is logged as a warning, delete still succeeds
-      writeErr(`warning: ${(err as Error).message}\n`);
-    }
+    // the spec: a failing poststop hook is logged as a warning, the others still run, delete succeeds
+    await runHooksWarn('poststop', spec?.hooks?.poststop, hookState, (m) => writeErr(`warning: ${m}\n`));
   } finally {
     cdir.release();
   }

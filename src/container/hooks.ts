@@ -13,6 +13,21 @@ export async function runHooks(kind: string, hooks: Hook[] | undefined, state: o
   }
 }
 
+/**
+ * Runs every hook of one kind even when some fail (poststop: runtime-spec runtime.md step 13,
+ * "the remaining hooks and lifecycle continue as if the hook had succeeded"); each failure
+ * is passed to `warn`.
+ */
+export async function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: object, warn: (message: string) => void): Promise<void> {
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    try {
+      await runHook(`${kind} hook #${i} (${hook.path})`, hook, JSON.stringify(state));
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  }
+}
+
 function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const argv = hook.args && hook.args.length > 0 ? hook.args : [hook.path];

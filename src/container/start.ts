@@ -35,19 +35,47 @@ export function releaseInit(cdir: ContainerDir, state: StoredState): void {
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (let spins = 0; ; spins++) {
       let n = 0;
+      let writerOpen = false;
       try {
         n = fs.readSync(fd, buf, 0, 1, null);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw sysError('read exec fifo', cdir.fifoPath, err);
+        writerOpen = true;
       }
       if (n === 1) break;
       // n === 0 (no writer yet) or EAGAIN: the init is between its open and its write
+      // (running startContainer hooks, which may take up to their timeouts: no limit then)
       if (!isSameProcessAlive(state.pid, state.initStartTime)) throw new TsociError('cannot start a container that has stopped');
-      if (spins > 10000) throw new TsociError(`start: the container's init did not answer on ${cdir.fifoPath}`);
+      if (spins > 10000 && !writerOpen) throw new TsociError(`start: the container's init did not answer on ${cdir.fifoPath}`);
       Atomics.wait(sleeper, 0, 0, spins < 100 ? 0.1 : 1);
     }
+    // "E<message>\n": a startContainer hook failed and the init exits (see cpp/init/hooks.h)
+    if (buf[0] === 0x45) throw new TsociError(readFifoMessage(fd), 'EHOOK');
   } finally {
     fs.closeSync(fd);
   }
   fs.rmSync(cdir.fifoPath, { force: true });
+}
+
+/** The rest of the init's error line on the fifo (it exits right after writing it). */
+function readFifoMessage(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let spins = 0; spins < 5000; spins++) {
+    let n = -1;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') break;
+    }
+    if (n === 0) break;
+    if (n > 0) {
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      if (buf.subarray(0, n).includes(0x0a)) break;
+    } else {
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0] || 'a startContainer hook failed';
 }

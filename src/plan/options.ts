@@ -7,6 +7,8 @@ import type { Process } from '../spec/types';
 export interface PlanOptions {
   /** absolute path of the bundle directory (root.path and relative bind sources resolve against it) */
   bundle: string;
+  /** the container id (create mode): goes into the state JSON of the hooks tsoci-init runs */
+  containerId?: string;
   mode: 'create' | 'exec';
   /** detach: stage0 exits once the container process is set up; foreground: it waits */
   wait: 'detach' | 'foreground';

@@ -13,6 +13,7 @@ import { mountsDev, planDevices, planSymlinks } from './devices';
 import { planProcess } from './process';
 import { MS_PRIVATE, MS_REC, MS_SLAVE, propagationFlag } from './mount-options';
 import { cleanContainerPath } from './paths';
+import { planContainerHooks } from './hooks';
 
 /** Default propagation of "/" before the rootfs is set up. */
 export const DEFAULT_ROOTFS_PROPAGATION = MS_SLAVE | MS_REC;
@@ -115,6 +116,8 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   };
   if (opts.execFifo !== undefined) plan.execFifo = opts.execFifo;
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
+  const containerHooks = planContainerHooks(spec, opts.containerId, opts.bundle);
+  if (containerHooks) plan.containerHooks = containerHooks;
   return plan;
 }
 
