@@ -1,0 +1,167 @@
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { makeRootfs } from '../helpers/rootfs';
+import { TSOCI } from '../helpers/tsoci';
+import { cgroupDirs, removeNewCgroups, runCmd, sleepMs, unmountUnder, waitUntil, which, type CmdResult } from '../helpers/clients';
+
+// containerd 1.6 (runc shim v2) driving tsoci through `ctr --runc-binary`: a private
+// containerd (root, state, sockets under a temp dir, CRI plugin disabled) started by the
+// test and stopped at the end. ctr's config.json has no env: commands are absolute paths.
+const HAVE = which('containerd') && which('ctr') && which('containerd-shim-runc-v2');
+if (!HAVE) process.stdout.write('containerd.test.ts: SKIPPED — containerd, ctr or containerd-shim-runc-v2 is not installed (apt-get install containerd)\n');
+const describeIfContainerd = HAVE ? describe : describe.skip;
+
+describeIfContainerd('containerd (ctr, runc shim v2) with tsoci as the runc binary', () => {
+  let dir: string;
+  let rootfs: string;
+  let sock: string;
+  let runcRoot: string;
+  let daemon: ChildProcess | undefined;
+  let daemonLog: string;
+  let cgroupsBefore: Set<string>;
+
+  const ctr = (args: string[], timeoutMs = 60000): CmdResult => runCmd('ctr', ['--address', sock, '-n', 'tsoci', ...args], { timeoutMs });
+  /** ctr run with tsoci; opts go before the rootfs and id. */
+  const run = (opts: string[], id: string, cmd: string[]) =>
+    ctr(['run', '--runc-binary', TSOCI, '--runc-root', runcRoot, ...opts, '--rootfs', rootfs, id, ...cmd]);
+  const taskStatus = (id: string) => {
+    const line = ctr(['task', 'ls']).stdout.split('\n').find((l) => l.split(/\s+/)[0] === id);
+    return line?.trim().split(/\s+/)[2];
+  };
+  const removeTask = (id: string) => {
+    ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id]);
+    waitUntil(() => taskStatus(id) !== 'RUNNING' && taskStatus(id) !== 'PAUSED', 10000, `${id} stopped`);
+    ctr(['task', 'delete', id]);
+    ctr(['container', 'delete', id]);
+  };
+
+  beforeAll(async () => {
+    cgroupsBefore = cgroupDirs();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-containerd-'));
+    fs.chmodSync(dir, 0o755);
+    rootfs = makeRootfs(path.join(dir, 'rootfs'));
+    sock = path.join(dir, 'containerd.sock');
+    runcRoot = path.join(dir, 'runc-root');
+    daemonLog = path.join(dir, 'containerd.log');
+    fs.writeFileSync(path.join(dir, 'config.toml'), [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${sock}"`,
+      '[ttrpc]',
+      `  address = "${dir}/containerd.ttrpc.sock"`,
+      '[debug]',
+      '  address = ""',
+      '[metrics]',
+      '  address = ""',
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = "${dir}/opt"`,
+      '',
+    ].join('\n'));
+    const logFd = fs.openSync(daemonLog, 'w');
+    daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
+    fs.closeSync(logFd);
+    const end = Date.now() + 20000;
+    while (runCmd('ctr', ['--address', sock, 'version'], { timeoutMs: 5000 }).status !== 0) {
+      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`containerd did not start:\n${fs.readFileSync(daemonLog, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    if (!dir) return;
+    // whatever a failed test left: tasks, then containers
+    if (daemon && daemon.exitCode === null) {
+      for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+        ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id]);
+        sleepMs(200);
+        ctr(['task', 'delete', '-f', id]);
+        ctr(['container', 'delete', id]);
+      }
+      const exited = new Promise((r) => daemon!.once('exit', r));
+      daemon.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+      if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    }
+    unmountUnder(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(removeNewCgroups(cgroupsBefore)).toEqual([]);
+  });
+
+  test('run --rm: output and exit status of /bin/echo', () => {
+    const r = run(['--rm'], 'c1', ['/bin/echo', 'hi']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi\n');
+    expect(r.status).toBe(0);
+    expect(run(['--rm'], 'c1b', ['/bin/sh', '-c', 'exit 9']).status).toBe(9);
+    expect(ctr(['container', 'ls', '-q']).stdout.trim()).toBe('');
+  });
+
+  test('run -d, task exec (with and without --tty), task ps', () => {
+    expect(run(['-d'], 'c2', ['/bin/sleep', '600']).status).toBe(0);
+    try {
+      expect(taskStatus('c2')).toBe('RUNNING');
+      const e = ctr(['task', 'exec', '--exec-id', 'e1', 'c2', '/bin/sh', '-c', 'echo from-exec; exit 4']);
+      expect(e.stdout).toBe('from-exec\n');
+      expect(e.status).toBe(4);
+      // ctr wants its own stdin to be a terminal for --tty: give it one with script(1)
+      const t = runCmd('script', ['-qec', `ctr --address ${sock} -n tsoci task exec --tty --exec-id e2 c2 /bin/sh -c 'test -t 0 && test -t 1 && echo is-a-tty'`, '/dev/null']);
+      // script's own pty adds a second \r
+      expect(t.stdout).toMatch(/is-a-tty\r+\n/);
+      expect(t.status).toBe(0);
+      const ps = ctr(['task', 'ps', 'c2']);
+      expect(ps.status).toBe(0);
+      const pids = ps.stdout.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
+      expect(pids.length).toBeGreaterThanOrEqual(1);
+      expect(fs.readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8')).toBe('/bin/sleep\u0000600\u0000');
+    } finally {
+      removeTask('c2');
+    }
+  });
+
+  test('task pause / resume', () => {
+    expect(run(['-d'], 'c3', ['/bin/sleep', '600']).status).toBe(0);
+    try {
+      expect(ctr(['task', 'pause', 'c3']).status).toBe(0);
+      expect(taskStatus('c3')).toBe('PAUSED');
+      expect(ctr(['task', 'resume', 'c3']).status).toBe(0);
+      expect(taskStatus('c3')).toBe('RUNNING');
+    } finally {
+      removeTask('c3');
+    }
+  });
+
+  test('task kill (SIGTERM to the process), kill -a -s SIGKILL, task delete, container delete', () => {
+    expect(run(['-d'], 'c4', ['/bin/sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.1; done']).status).toBe(0);
+    expect(run(['-d'], 'c5', ['/bin/sh', '-c', 'trap "" TERM; /bin/sleep 600 & while true; do sleep 0.1; done']).status).toBe(0);
+    expect(ctr(['task', 'kill', 'c4']).status).toBe(0);
+    waitUntil(() => taskStatus('c4') === 'STOPPED', 10000, 'c4 stopped');
+    const d = ctr(['task', 'delete', 'c4']);
+    expect(d.status).toBe(0);
+    expect(d.stderr).toContain('exit code 7');
+    expect(ctr(['container', 'delete', 'c4']).status).toBe(0);
+
+    sleepMs(300);
+    expect(ctr(['task', 'kill', '-a', '-s', 'SIGKILL', 'c5']).status).toBe(0);
+    waitUntil(() => taskStatus('c5') === 'STOPPED', 10000, 'c5 stopped');
+    expect(ctr(['task', 'delete', 'c5']).status).toBe(0);
+    expect(ctr(['container', 'delete', 'c5']).status).toBe(0);
+    expect(ctr(['container', 'ls', '-q']).stdout.trim()).toBe('');
+    // the runtime's state is gone too
+    expect(fs.existsSync(path.join(runcRoot, 'tsoci', 'c5'))).toBe(false);
+  });
+
+  test('a failing create: ctr reports the error tsoci wrote to log.json', () => {
+    const r = run(['--rm'], 'c6', ['/bin/no-such-binary']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('OCI runtime create failed');
+    // the shim reads the last error line of log.json (stderr would carry a "tsoci: " prefix)
+    expect(r.stderr).toMatch(/OCI runtime create failed: exec: "\/bin\/no-such-binary": .*no such file or directory/);
+    ctr(['container', 'delete', 'c6']);
+    expect(ctr(['container', 'ls', '-q']).stdout.trim()).toBe('');
+  });
+});
