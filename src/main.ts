@@ -10,6 +10,7 @@ import { deleteCommand } from './cli/delete';
 import { runCommandModule } from './cli/run';
 import { listCommand } from './cli/list';
 import { specCommand } from './cli/spec';
+import { featuresCommand } from './cli/features';
 import { execCommand } from './cli/exec';
 import { psCommand } from './cli/ps';
 import { pauseCommand } from './cli/pause';
@@ -44,7 +45,12 @@ export function main(argv: string[]): void {
   // yargs is loaded only when needed: it costs more than a short command's own work
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const yargs = require('yargs/yargs') as typeof yargsType;
-  withGlobalFlags(yargs(argv))
+  const cli = yargs(argv);
+  // yargs renders the whole help text after every command handler (to have it ready for a
+  // later failure); our handlers report their own errors, so skip that work (~20 ms).
+  (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
+    .getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
+  withGlobalFlags(cli)
     .scriptName('tsoci')
     .usage('tsoci [global options] <command> [options]\n\nAn OCI container runtime (runtime-spec ' + SPEC_VERSION + ').')
     .middleware((a) => {
@@ -59,6 +65,7 @@ export function main(argv: string[]): void {
     .command(runCommandModule)
     .command(listCommand)
     .command(specCommand)
+    .command(featuresCommand)
     .command(execCommand)
     .command(psCommand)
     .command(pauseCommand)

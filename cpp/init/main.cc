@@ -25,7 +25,9 @@
 #include <cstring>
 #include <functional>
 
+#include "cloned_binary.h"
 #include "errors.h"
+#include "fault.h"
 #include "fd.h"
 #include "idmap.h"
 #include "namespaces.h"
@@ -114,7 +116,9 @@ Fd connect_console(const std::string& path) {
   const Plan& plan = ctx.plan;
   if (!plan.execMode) prepare_rootfs(plan, ctx.sync);
   setup_process(plan, ctx.procfd.get());
+  TSOCI_FAULT_POINT("process");
   std::string path = find_executable(plan.process);
+  TSOCI_FAULT_POINT("ready");
   if (!ctx.sync.send_type("ready")) throw QuietExit{1};
   ctx.sync.close();
   if (!plan.execMode && ctx.fifo) {
@@ -141,6 +145,7 @@ void stage1(Context& ctx, Fd chan) {
     // namespace's root: a non-dumpable task's /proc files belong to the host root.
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (unshare(CLONE_NEWUSER) < 0) fail("namespace", "", errno, "unshare user namespace");
+    TSOCI_FAULT_POINT("unshare:user");
     char req = 'U', ack = 1;
     if (!write_all(chan.get(), &req, 1) || !read_all(chan.get(), &ack, 1) || ack != 0)
       throw QuietExit{1};  // stage0 reported the failure
@@ -153,9 +158,11 @@ void stage1(Context& ctx, Fd chan) {
   }
   int flags = new_namespace_flags(plan);
   if (flags && unshare(flags) < 0) fail("namespace", "", errno, "unshare namespaces");
+  if (flags) TSOCI_FAULT_POINT("unshare");
   // (setresuid above reset dumpable to the suid_dumpable default)
   if (inUserNs && plan.creates("time") && !plan.timeOffsets.empty()) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   write_time_offsets(plan, ctx.procfd.get());
+  TSOCI_FAULT_POINT("namespaces");
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // nothing of the container may inspect us
 
   int gofds[2];
@@ -224,6 +231,7 @@ int stage0(const Plan& plan, Sync& sync) {
       char ack = 0;
       try {
         write_id_maps(plan, s1, ctx.procfd.get());
+        TSOCI_FAULT_POINT("idmap");
       } catch (const Failure& f) {
         sync.send_error(f);  // stage1 is blocked on the ack: nobody else writes
         ack = 1;
@@ -262,7 +270,9 @@ int stage0(const Plan& plan, Sync& sync) {
 
 }  // namespace
 
-int main() {
+int main(int, char** argv, char** envp) {
+  ensure_cloned_binary(argv, envp);  // CVE-2019-5736: never run from the host file
+  fault_init();
   reset_signals();  // Node's ignored SIGPIPE/SIGCHLD handling must not leak into us
   const char* env = getenv("TSOCI_SYNC_FD");
   char* end = nullptr;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "fault.h"
 #include "fd.h"
 
 #ifndef CLONE_NEWTIME
@@ -59,6 +60,7 @@ bool join_namespaces(const Plan& plan) {
       if (setns(j.fd.get(), ns_clone_flag(j.type)) < 0)
         fail("namespace", j.path, errno, "setns " + j.type + " namespace " + j.path);
       if (j.type == "user") joinedUser = true;
+      TSOCI_FAULT_POINT("join:" + j.type);
     }
   }
   return joinedUser;

@@ -14,6 +14,7 @@
 #include "devices.h"
 #include "hooks.h"
 #include "errors.h"
+#include "fault.h"
 
 namespace tsoci {
 
@@ -247,8 +248,12 @@ void prepare_rootfs(const Plan& plan, Sync& sync) {
   Root root{rootfd.get(), plan.rootfs};
 
   std::vector<const Mount*> deferredRo;
-  for (auto& m : plan.mounts) mount_entry(root, m, deferredRo);
+  for (auto& m : plan.mounts) {
+    mount_entry(root, m, deferredRo);
+    TSOCI_FAULT_POINT("mount:" + m.destination);
+  }
   create_devices(plan, root);
+  TSOCI_FAULT_POINT("devices");
   create_symlinks(plan, root);
 
   if (plan.pauseForHooks) {
@@ -257,7 +262,9 @@ void prepare_rootfs(const Plan& plan, Sync& sync) {
   // in the container's namespaces, the path still resolving in the runtime's root
   run_container_hooks("createContainer", plan.containerHooks.createContainer, plan.containerHooks.stateJson, "creating");
 
+  TSOCI_FAULT_POINT("pre-pivot");
   pivot(plan, rootfd.get());
+  TSOCI_FAULT_POINT("post-pivot");
   rootfd.reset();
   // shared propagation is applied to the new "/" only now, never to the host's
   if (!(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
@@ -278,7 +285,9 @@ void prepare_rootfs(const Plan& plan, Sync& sync) {
     fail("hostname", "", errno, "setdomainname " + *plan.domainname);
   write_sysctls(plan);
   readonly_paths(plan);
+  TSOCI_FAULT_POINT("readonly-paths");
   masked_paths(plan);
+  TSOCI_FAULT_POINT("masked-paths");
 }
 
 }  // namespace tsoci

@@ -11,11 +11,15 @@ import { ContainerDir, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { readProcStat } from '../state/proc';
 import { TsociError, sysError } from '../util/errors';
+import { faultPoint } from '../util/fault';
 import { launch, type Launched } from './launch';
 import { runHooks } from './hooks';
 import { destroy } from './destroy';
+import { hostLsmFacts } from './host-lsm';
 import { poststopAfterFailedCreate } from './start-hooks';
 import type { CreateOptions } from './options';
+import { addListenEnv, listenFdCount } from './listen-fds';
+import { prepareSeccomp } from '../seccomp';
 
 export interface Created {
   cdir: ContainerDir;
@@ -35,7 +39,6 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
-  cdir.lock();
   const state: StoredState = {
     ociVersion: spec.ociVersion,
     id: opts.id,
@@ -50,10 +53,13 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   };
   let hooksReached = false; // a failure from here on is a failed hook or later: poststop runs
   try {
+    cdir.lock();
+    faultPoint('create:claimed');
     cdir.write(state);
     writeSpecCopy(cdir, spec);
     state.hasSpecCopy = true;
     makeFifo(cdir.fifoPath);
+    const listenFds = listenFdCount();
     const plan = planLaunch(spec, {
       bundle,
       containerId: opts.id,
@@ -61,11 +67,14 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       wait,
       execFifo: cdir.fifoPath,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
-      preserveFds: opts.preserveFds ?? 0,
+      preserveFds: (opts.preserveFds ?? 0) + listenFds,
       noPivot: !!opts.noPivot,
       rootless: !!opts.rootless,
       isDirectory: isDirectoryOnHost,
+      ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
     });
+    addListenEnv(plan, listenFds);
+    plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
     state.cgroupPaths = createCgroups({
       id: opts.id,
       cgroupsPath: spec.linux?.cgroupsPath,
@@ -74,16 +83,22 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       rootless: !!opts.rootless,
     });
     cdir.write(state);
+    faultPoint('create:cgroups');
     expandCgroupMounts(plan, spec, state.cgroupPaths);
     const cgroups = state.cgroupPaths;
     const launched = await launch(plan, {
       // stage0 joins before it forks: everything in the container starts inside its cgroups
-      onSpawned: (stage0) => joinCgroups(cgroups, stage0),
+      onSpawned: (stage0) => {
+        joinCgroups(cgroups, stage0);
+        faultPoint('create:spawned');
+      },
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);
+        faultPoint('create:pid');
       },
       onHooks: async (pid) => {
+        faultPoint('create:hooks');
         hooksReached = true;
         const hookState = { ociVersion: spec.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: spec.annotations ?? {} };
         await runHooks('prestart', spec.hooks?.prestart, hookState);
@@ -93,7 +108,9 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     state.pid = launched.pid;
     state.initStartTime = readProcStat(launched.pid)?.startTime;
     state.phase = 'created';
+    faultPoint('create:final-state');
     cdir.write(state);
+    faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     return { cdir, state, spec, launched };
   } catch (err) {

@@ -2,6 +2,7 @@ import { native } from '../native';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { removeCgroups, killCgroup } from '../cgroups';
+import { faultPoint } from '../util/fault';
 import { thawAfterKill } from './thaw';
 
 /**
@@ -18,7 +19,9 @@ export async function destroy(cdir: ContainerDir, state: StoredState): Promise<v
   // Processes the init did not take with it (no PID namespace): kill them too.
   if (state.cgroupPaths) {
     killCgroup(state.cgroupPaths);
+    faultPoint('destroy:killed');
     removeCgroups(state.cgroupPaths);
+    faultPoint('destroy:cgroups');
   }
   cdir.remove();
 }

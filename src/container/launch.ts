@@ -3,6 +3,7 @@ import type { Socket } from 'net';
 import { initBinary, native } from '../native';
 import type { LaunchPlan } from '../plan/launch-plan';
 import { TsociError } from '../util/errors';
+import { faultEnv } from '../util/fault';
 import { SyncChannel } from './sync-channel';
 
 export interface LaunchCallbacks {
@@ -35,7 +36,7 @@ export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promis
   const stage0 = spawn(initBinary, [], {
     stdio: ['inherit', 'inherit', 'inherit', ...preserved, 'pipe'],
     // the init sees only what it needs: the container's env comes from the plan
-    env: { TSOCI_SYNC_FD: String(syncFd), PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    env: { TSOCI_SYNC_FD: String(syncFd), PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...faultEnv() },
     argv0: 'tsoci-init',
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

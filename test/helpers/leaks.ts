@@ -1,37 +1,121 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
-/** What a container run could leave behind on the host (every cgroup directory, whatever its name). */
+/**
+ * What a container run could leave behind on the host. Each field is a list of stable
+ * strings; a leak is an item present after that was not present before. Cheap (no child
+ * processes, a few ms): one pass over /proc, one walk of /sys/fs/cgroup, two readdirs.
+ */
 export interface HostSnapshot {
+  /** mount points that look like ours (bundles, rootfs, state, anything under the temp dir) */
   mounts: string[];
+  /** tsoci-init processes (argv0 or comm), any state but zombie */
   initProcs: string[];
+  /** processes in another mount namespace than the host's whose root is not "/": container payloads */
+  containerProcs: string[];
+  /** zombies, with their parent: something nobody reaped */
+  zombies: string[];
+  /** every cgroup directory, whatever its name */
   cgroups: string[];
+  /** "<cgroup dir> <pid> <comm>" for every process in a non-root cgroup; only those in new cgroups count */
+  cgroupProcs: string[];
+  /** ids under the state root */
   stateEntries: string[];
+  /** every file under the state root (exec fifos, locks, half-written state temp files) */
+  stateFiles: string[];
+  /** temp bundles and output dirs in the temp dir */
+  tempDirs: string[];
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
+const TMP = os.tmpdir();
+/** written by the global setup itself, removed by the teardown */
+const SNAPSHOT_NAME = 'tsoci-test-host-snapshot.json';
 
-function mountsOfInterest(): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((mp) => mp && /tsoci|bundle|rootfs/.test(mp))
-    .sort();
-}
-
-function initProcesses(): string[] {
+function readOr(file: string, fallback = ''): string {
   try {
-    return execFileSync('pgrep', ['-a', '-f', 'tsoci-init'], { encoding: 'utf8' }).split('\n').filter(Boolean)
-      .filter((l) => !l.includes('pgrep'));
+    return fs.readFileSync(file, 'utf8');
   } catch {
-    return [];
+    return fallback;
   }
 }
 
-function tsociCgroups(): string[] {
-  const found: string[] = [];
+function linkOr(file: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return '';
+  }
+}
+
+function mountsOfInterest(): string[] {
+  return readOr('/proc/self/mountinfo').split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((mp) => mp && (/tsoci|bundle|rootfs/.test(mp) || mp.startsWith(TMP + '/')))
+    .sort();
+}
+
+interface ProcInfo {
+  pid: string;
+  comm: string;
+  state: string;
+  ppid: string;
+}
+
+/** /proc/<pid>/stat: "pid (comm) S ppid …" — comm may hold spaces and parentheses. */
+function procStat(pid: string): ProcInfo | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const comm = stat.slice(stat.indexOf('(') + 1, close);
+  const [state, ppid] = stat.slice(close + 2).split(' ');
+  return { pid, comm, state, ppid };
+}
+
+/** The process's cgroup (the v2 line on hybrid hosts): attributes a process to a container. */
+function cgroupOf(pid: string): string {
+  const lines = readOr(`/proc/${pid}/cgroup`).split('\n').filter(Boolean);
+  const line = lines.find((l) => l.startsWith('0::')) ?? lines[0] ?? '';
+  return line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
+}
+
+function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombies'> {
+  const initProcs: string[] = [];
+  const containerProcs: string[] = [];
+  const zombies: string[] = [];
+  const hostMnt = linkOr('/proc/1/ns/mnt') || linkOr('/proc/self/ns/mnt');
+  const self = String(process.pid);
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || pid === self) continue;
+    const p = procStat(pid);
+    if (!p) continue;
+    if (p.state === 'Z') {
+      zombies.push(`${pid} ${p.comm} ppid=${p.ppid} cg=${cgroupOf(pid)}`);
+      continue;
+    }
+    if (readOr(`/proc/${pid}/status`).match(/^Tgid:\s+(\d+)/m)?.[1] !== pid) continue;
+    const argv0 = readOr(`/proc/${pid}/cmdline`).split('\0')[0];
+    if (p.comm === 'tsoci-init' || path.basename(argv0) === 'tsoci-init') {
+      initProcs.push(`${pid} ${readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim()} cg=${cgroupOf(pid)}`);
+      continue;
+    }
+    const mnt = linkOr(`/proc/${pid}/ns/mnt`);
+    if (mnt && hostMnt && mnt !== hostMnt) {
+      const root = linkOr(`/proc/${pid}/root`);
+      if (root !== '/') containerProcs.push(`${pid} ${p.comm} root=${root} cg=${cgroupOf(pid)}`);
+    }
+  }
+  return { initProcs, containerProcs, zombies };
+}
+
+function cgroupsAndProcs(): Pick<HostSnapshot, 'cgroups' | 'cgroupProcs'> {
+  const cgroups: string[] = [];
+  const cgroupProcs: string[] = [];
+  // pure v2: /sys/fs/cgroup is the root cgroup; hybrid/v1: it holds one root per hierarchy
+  const firstChildDepth = fs.existsSync(path.join(CGROUP_ROOT, 'cgroup.procs')) ? 0 : 1;
   const walk = (dir: string, depth: number) => {
-    if (depth > 4) return;
+    if (depth > 5) return;
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -41,12 +125,18 @@ function tsociCgroups(): string[] {
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const p = path.join(dir, e.name);
-      found.push(p);
+      cgroups.push(p);
+      // below a hierarchy's root (v1: /sys/fs/cgroup/<ctrl>/<…>, v2: /sys/fs/cgroup/unified/<…>)
+      if (depth >= firstChildDepth) {
+        for (const pid of readOr(path.join(p, 'cgroup.procs')).split('\n')) {
+          if (pid) cgroupProcs.push(`${p} ${pid} ${procStat(pid)?.comm ?? '?'}`);
+        }
+      }
       walk(p, depth + 1);
     }
   };
   walk(CGROUP_ROOT, 0);
-  return found.sort();
+  return { cgroups: cgroups.sort(), cgroupProcs: cgroupProcs.sort() };
 }
 
 function stateEntries(root: string): string[] {
@@ -57,16 +147,82 @@ function stateEntries(root: string): string[] {
   }
 }
 
+function stateFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 3) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      out.push(`${p}${e.isFIFO() ? ' (fifo)' : e.isDirectory() ? '/' : ''}`);
+      if (e.isDirectory()) walk(p, depth + 1);
+    }
+  };
+  walk(root, 0);
+  return out.sort();
+}
+
+function tempDirs(): string[] {
+  try {
+    return fs.readdirSync(TMP)
+      .filter((n) => n !== SNAPSHOT_NAME && (/bundle/.test(n) || /^tsoci-(out|fuzz|fault|cve|conc|sig)-/.test(n)))
+      .map((n) => path.join(TMP, n)).sort();
+  } catch {
+    return [];
+  }
+}
+
 export function snapshot(root: string): HostSnapshot {
-  return { mounts: mountsOfInterest(), initProcs: initProcesses(), cgroups: tsociCgroups(), stateEntries: stateEntries(root) };
+  return {
+    mounts: mountsOfInterest(),
+    ...processes(),
+    ...cgroupsAndProcs(),
+    stateEntries: stateEntries(root),
+    stateFiles: stateFiles(root),
+    tempDirs: tempDirs(),
+  };
 }
 
 /** Everything in `after` that was not in `before`: the leaks. */
 export function diff(before: HostSnapshot, after: HostSnapshot): string[] {
   const leaks: string[] = [];
+  const newCgroups = new Set((after.cgroups ?? []).filter((c) => !new Set(before.cgroups ?? []).has(c)));
   for (const key of Object.keys(after) as (keyof HostSnapshot)[]) {
-    const was = new Set(before[key]);
-    for (const item of after[key]) if (!was.has(item)) leaks.push(`${key}: ${item}`);
+    const was = new Set(before[key] ?? []);
+    for (const item of after[key]) {
+      if (was.has(item)) continue;
+      // a process in a cgroup that existed before is the host's business, not a leak
+      if (key === 'cgroupProcs' && !newCgroups.has(item.slice(0, item.indexOf(' ')))) continue;
+      leaks.push(`${key}: ${item}`);
+    }
+  }
+  return leaks;
+}
+
+export interface SettleOptions {
+  timeoutMs?: number;
+  /**
+   * Only leaks whose text mentions one of these (container ids, bundle paths): what a
+   * single test can attribute to itself while other suites may run on the same host.
+   * Processes carry their cgroup (cg=…), which holds the container id by default.
+   */
+  mentioning?: string[];
+}
+
+/** diff() repeated until it is empty or the timeout passed: killed processes take a moment to go. */
+export function settledDiff(before: HostSnapshot, root: string, opts: SettleOptions = {}): string[] {
+  const end = Date.now() + (opts.timeoutMs ?? 2000);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const relevant = (leaks: string[]) => (opts.mentioning ? leaks.filter((l) => opts.mentioning!.some((m) => l.includes(m))) : leaks);
+  let leaks = relevant(diff(before, snapshot(root)));
+  while (leaks.length > 0 && Date.now() < end) {
+    Atomics.wait(sleeper, 0, 0, 20);
+    leaks = relevant(diff(before, snapshot(root)));
   }
   return leaks;
 }
