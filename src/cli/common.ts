@@ -22,7 +22,9 @@ export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
     .option('debug', { type: 'boolean', describe: 'enable debug logging' })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
     .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto)' })
-    .option('criu', { type: 'string', hidden: true }) as unknown as Argv<T & GlobalArgs>;
+    .option('criu', { type: 'string', hidden: true })
+    // runc's flags include --no-pivot, --no-new-keyring…: they are flags, not negations
+    .parserConfiguration({ 'boolean-negation': false }) as unknown as Argv<T & GlobalArgs>;
 }
 
 export function globalOptions(argv: GlobalArgs): GlobalOptions {

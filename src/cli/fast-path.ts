@@ -1,62 +1,93 @@
-import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from './common';
 
 /**
- * The short commands every manager calls most (state, start, kill, delete) parsed without
- * yargs, whose loading and parsing cost more than everything else those commands do.
- * Only exact, simple forms are taken; anything else (help, unknown flags, odd values)
- * returns undefined and goes through yargs, which defines the CLI. A unit test checks
- * that both parsers give the same arguments.
+ * The commands managers call on every container (create, start, state, kill, delete, and
+ * run) parsed without yargs, whose loading and parsing cost more than everything else a
+ * short command does. Only exact, simple forms are taken; anything else (help, unknown
+ * flags, odd values) returns undefined and goes through yargs, which defines the CLI.
+ * A unit test checks that both parsers give the same arguments.
  */
+export type FastName = 'state' | 'start' | 'kill' | 'delete' | 'create' | 'run';
+
 export interface FastCommand {
-  name: 'state' | 'start' | 'kill' | 'delete';
+  name: FastName;
   args: Record<string, unknown> & GlobalArgs;
 }
 
-const GLOBAL_STRING = new Set(['root', 'log', 'log-format', 'rootless']);
-const GLOBAL_BOOL = new Set(['debug', 'systemd-cgroup']);
-const LOCAL_BOOL: Record<FastCommand['name'], Record<string, string>> = {
-  state: {},
-  start: {},
-  kill: { all: 'all', a: 'all' },
-  delete: { force: 'force', f: 'force' },
+type FlagType = 'string' | 'boolean' | 'number';
+interface CommandShape {
+  flags: Record<string, FlagType>;
+  aliases: Record<string, string>;
+  positionals: string[];
+  /** how many positionals are required */
+  required: number;
+  defaults: Record<string, unknown>;
+}
+
+const GLOBAL: Record<string, FlagType> = { root: 'string', log: 'string', 'log-format': 'string', rootless: 'string', debug: 'boolean', 'systemd-cgroup': 'boolean' };
+const CREATE_FLAGS: Record<string, FlagType> = { bundle: 'string', 'pid-file': 'string', 'console-socket': 'string', 'no-pivot': 'boolean', 'no-new-keyring': 'boolean', 'preserve-fds': 'number' };
+const CREATE_DEFAULTS = { bundle: '.', 'preserve-fds': 0 };
+const SHAPES: Record<FastName, CommandShape> = {
+  state: { flags: {}, aliases: {}, positionals: ['id'], required: 1, defaults: {} },
+  start: { flags: {}, aliases: {}, positionals: ['id'], required: 1, defaults: {} },
+  kill: { flags: { all: 'boolean' }, aliases: { a: 'all' }, positionals: ['id', 'signal'], required: 1, defaults: { signal: 'SIGTERM' } },
+  delete: { flags: { force: 'boolean' }, aliases: { f: 'force' }, positionals: ['id'], required: 1, defaults: {} },
+  create: { flags: CREATE_FLAGS, aliases: { b: 'bundle' }, positionals: ['id'], required: 1, defaults: CREATE_DEFAULTS },
+  run: {
+    flags: { ...CREATE_FLAGS, detach: 'boolean', keep: 'boolean', 'no-subreaper': 'boolean' },
+    aliases: { b: 'bundle', d: 'detach' },
+    positionals: ['id'],
+    required: 1,
+    defaults: CREATE_DEFAULTS,
+  },
 };
-const POSITIONALS: Record<FastCommand['name'], number[]> = { state: [1, 1], start: [1, 1], kill: [1, 2], delete: [1, 1] };
 
 export function parseFast(argv: string[]): FastCommand | undefined {
   const args: Record<string, unknown> = { 'log-format': 'text' };
-  let i = 0;
-  for (; i < argv.length && argv[i].startsWith('--'); i++) {
-    const [flag, inline] = splitFlag(argv[i]);
-    if (GLOBAL_BOOL.has(flag) && inline === undefined) args[flag] = true;
-    else if (GLOBAL_STRING.has(flag)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value.startsWith('-')) return undefined;
-      args[flag] = value;
-    } else return undefined;
-  }
-  if (args['log-format'] !== 'text' && args['log-format'] !== 'json') return undefined;
-  const name = argv[i++] as FastCommand['name'];
-  if (!(name in POSITIONALS)) return undefined;
+  let i = takeFlags(argv, 0, GLOBAL, {}, args, true);
+  if (i < 0 || (args['log-format'] !== 'text' && args['log-format'] !== 'json')) return undefined;
+  const name = argv[i++] as FastName;
+  const shape = Object.prototype.hasOwnProperty.call(SHAPES, name) ? SHAPES[name] : undefined;
+  if (!shape) return undefined;
+  Object.assign(args, shape.defaults);
   const positionals: string[] = [];
-  for (; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('-')) {
-      const key = LOCAL_BOOL[name][a.replace(/^--?/, '')];
-      if (!key || (a.startsWith('--') ? a.length === 3 : a.length !== 2)) return undefined;
-      args[key] = true;
-    } else positionals.push(a);
+  while (i < argv.length) {
+    if (argv[i].startsWith('-')) {
+      i = takeFlags(argv, i, shape.flags, shape.aliases, args, false);
+      if (i < 0) return undefined;
+    } else {
+      positionals.push(argv[i++]);
+    }
   }
-  const [min, max] = POSITIONALS[name];
-  if (positionals.length < min || positionals.length > max || positionals[0] === '') return undefined;
-  args.id = positionals[0];
-  if (name === 'kill') args.signal = positionals[1] ?? 'SIGTERM';
+  if (positionals.length < shape.required || positionals.length > shape.positionals.length || positionals[0] === '') return undefined;
+  positionals.forEach((p, k) => (args[shape.positionals[k]] = p));
   return { name, args: args as FastCommand['args'] };
 }
 
-function splitFlag(arg: string): [string, string | undefined] {
-  const eq = arg.indexOf('=');
-  return eq < 0 ? [arg.slice(2), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
+/** Consumes flags from argv[i]; returns the next index, or -1 to decline. */
+function takeFlags(argv: string[], i: number, flags: Record<string, FlagType>, aliases: Record<string, string>, out: Record<string, unknown>, stopAtPositional: boolean): number {
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const arg = argv[i];
+    const long = arg.startsWith('--');
+    const eq = arg.indexOf('=');
+    const raw = arg.slice(long ? 2 : 1, eq < 0 ? undefined : eq);
+    const name = long ? raw : aliases[raw];
+    if (!name || !Object.prototype.hasOwnProperty.call(flags, name) || (!long && raw.length !== 1)) return -1;
+    const type = flags[name];
+    if (type === 'boolean') {
+      if (eq >= 0) return -1;
+      out[name] = true;
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || (eq < 0 && value.startsWith('-'))) return -1;
+    if (type === 'number') {
+      if (!/^\d+$/.test(value)) return -1;
+      out[name] = Number(value);
+    } else {
+      out[name] = value;
+    }
+    if (!stopAtPositional) return i + 1;
+  }
+  return i;
 }
-
-export type AnyCommand = CommandModule<GlobalArgs, any>;

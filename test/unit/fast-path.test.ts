@@ -6,9 +6,12 @@ import { stateCommand } from '../../src/cli/state';
 import { startCommand } from '../../src/cli/start';
 import { killCommand } from '../../src/cli/kill';
 import { deleteCommand } from '../../src/cli/delete';
+import { createCommand } from '../../src/cli/create';
+import { runCommandModule } from '../../src/cli/run';
 
 // The fast path must mean exactly what yargs (which defines the CLI) means, or decline.
-const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force'];
+const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force', 'bundle', 'pid-file',
+  'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper'];
 
 function viaYargs(argv: string[]): { name: string; args: Record<string, unknown> } | undefined {
   let got: { name: string; args: Record<string, unknown> } | undefined;
@@ -23,7 +26,10 @@ function viaYargs(argv: string[]): { name: string; args: Record<string, unknown>
     .command(capture('start', startCommand))
     .command(capture('kill', killCommand))
     .command(capture('delete', deleteCommand))
+    .command(capture('create', createCommand))
+    .command(capture('run', runCommandModule))
     .strict()
+    .parserConfiguration({ 'boolean-negation': false })
     .exitProcess(false)
     .fail(() => undefined)
     .parse();
@@ -47,6 +53,13 @@ const TAKEN = [
   ['kill', '-a', 'c1', '15'],
   ['--debug', '--systemd-cgroup', 'state', 'c1'],
   ['--rootless', 'true', 'kill', 'c1', 'KILL'],
+  ['--root', '/run/containerd/runc/default', '--log', '/b/log.json', '--log-format', 'json', 'create', '--bundle', '/b', '--pid-file', '/b/init.pid', 'c1'],
+  ['--log-format=json', '--log', '/ud/oci-log', 'create', '--bundle', '/ud', '--pid-file', '/rd/pidfile', '--console-socket', '/tmp/conmon-term.X', '--preserve-fds', '1', 'c1'],
+  ['create', '-b', 'bundle', 'c1'],
+  ['create', 'c1', '--bundle=/x', '--no-pivot', '--no-new-keyring'],
+  ['run', 'c1'],
+  ['run', '-d', '--pid-file', 'p', '-b', '/x', 'c1'],
+  ['run', '--detach', '--keep', '--no-subreaper', 'c1'],
 ];
 const DECLINED = [
   ['state'],
@@ -57,9 +70,14 @@ const DECLINED = [
   ['--unknown', 'state', 'c1'],
   ['delete', '--force=false', 'c1'],
   ['kill', '-s', 'c1'],
-  ['create', 'c1'],
   ['--root'],
   ['kill', 'c1', '-9'],
+  ['create', '--preserve-fds', 'x', 'c1'],
+  ['create', '--bundle'],
+  ['create', 'c1', 'c2'],
+  ['run', '-db', 'x', 'c1'],
+  ['create', '--pid-file', '--bundle', 'c1'],
+  ['exec', 'c1', 'ls'],
 ];
 
 describe('fast path for short commands', () => {
