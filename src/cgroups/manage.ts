@@ -95,6 +95,16 @@ export function killCgroup(paths: CgroupPaths, signal: number = osConstants.sign
 }
 
 function rmdirTree(dir: string): void {
+  // The common case is a leaf: try rmdir first, and list the (large) directory only when
+  // the container made sub-cgroups of its own.
+  try {
+    fs.rmdirSync(dir);
+    return;
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EBUSY' && code !== 'EEXIST') throw cgError('rmdir', dir, err);
+  }
   let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
