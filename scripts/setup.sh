@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake libseccomp-dev nlohmann-json3-dev busybox-static uidmap iproute2 procps util-linux
-      golang-github-opencontainers-specs-dev runc crun)
+      golang-github-opencontainers-specs-dev runc crun
+      podman conmon containernetworking-plugins containerd)  # real clients: test/e2e/podman.test.ts, containerd.test.ts
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
