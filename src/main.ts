@@ -11,6 +11,7 @@ import { runCommandModule } from './cli/run';
 import { listCommand } from './cli/list';
 import { specCommand } from './cli/spec';
 import { featuresCommand } from './cli/features';
+import { featuresCommand } from './cli/features';
 import { execCommand } from './cli/exec';
 import { psCommand } from './cli/ps';
 import { pauseCommand } from './cli/pause';
@@ -65,6 +66,7 @@ export function main(argv: string[]): void {
     .command(runCommandModule)
     .command(listCommand)
     .command(specCommand)
+    .command(featuresCommand)
     .command(featuresCommand)
     .command(execCommand)
     .command(psCommand)

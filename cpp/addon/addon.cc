@@ -3,9 +3,11 @@
 #include <napi.h>
 
 #include "process_ops.h"
+#include "seccomp.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterProcessOps(env, exports);
+  tsoci::RegisterSeccomp(env, exports);
   return exports;
 }
 

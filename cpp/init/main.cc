@@ -34,6 +34,7 @@
 #include "plan.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "sync.h"
 
 using namespace tsoci;
@@ -118,6 +119,8 @@ Fd connect_console(const std::string& path) {
   setup_process(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("process");
   std::string path = find_executable(plan.process);
+  // like runc: with no_new_privs the filter goes in as late as errors can still be reported
+  if (plan.process.noNewPrivileges) seccomp_load(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("ready");
   if (!ctx.sync.send_type("ready")) throw QuietExit{1};
   ctx.sync.close();
@@ -139,6 +142,7 @@ void stage1(Context& ctx, Fd chan) {
       if (n.path.empty())
         fail_msg("namespace", "", EINVAL, "exec: namespace \"" + n.type + "\" has no path to join");
 
+  seccomp_connect_listener(plan);  // still in the host's namespaces (exec joins the mount ns next)
   bool inUserNs = join_namespaces(plan);
   if (plan.creates("user")) {
     // stage0 (or newuidmap) writes our maps, and we write timens_offsets as the

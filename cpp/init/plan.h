@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hooks.h"
+#include "seccomp.h"
 
 namespace tsoci {
 
@@ -94,6 +95,7 @@ struct Plan {
   int execTargetPid = 0;
   bool pauseForHooks = false;
   ContainerHooks containerHooks;  // createContainer/startContainer (hooks.cc)
+  SeccompPlan seccomp;   // compiled filter + notify listener (seccomp.cc)
 
   bool has_namespace(const std::string& type) const;
   // creating (not joining) a namespace of this type

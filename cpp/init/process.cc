@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "fd.h"
+#include "seccomp.h"
 
 namespace tsoci {
 
@@ -142,6 +143,8 @@ void setup_process(const Plan& plan, int procfd) {
     if (chdir(p.cwd.c_str()) == 0) chdirDone = true;
     else if (errno != EACCES && errno != EPERM) chdir_or_fail(p.cwd, errno);
   }
+  // without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the uid/caps switch (runc)
+  if (!p.noNewPrivileges) seccomp_load(plan, procfd);
   set_credentials(plan);
   if (!chdirDone && !p.cwd.empty() && chdir(p.cwd.c_str()) < 0) chdir_or_fail(p.cwd, errno);
   if (p.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -85,17 +85,29 @@ function processFromFlags(base: Process | undefined, args: string[], argv: ExecA
   if (argv.user) {
     const m = /^(\d+)(?::(\d+))?$/.exec(argv.user);
     if (!m) throw new Err(`--user: expected uid[:gid] with numbers, got "${argv.user}"`);
-    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : 0 };
+    // runc: "uid" alone keeps the process's gid
+    const user = p.user ?? { uid: 0, gid: 0 };
+    p.user = { ...user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : user.gid };
   }
   if (argv['additional-gids']) {
-    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: argv['additional-gids'].map((g) => Number(g)) };
+    // runc appends to the process's additionalGids
+    const gids = argv['additional-gids'].map((g) => {
+      const n = Number(g);
+      if (!/^\d+$/.test(String(g)) || n > 0xffffffff) throw new Err(`additional-gids must be a positive number ${g}`);
+      return n;
+    });
+    const user = p.user ?? { uid: 0, gid: 0 };
+    p.user = { ...user, additionalGids: [...(user.additionalGids ?? []), ...gids] };
   }
   if (argv.cap?.length) {
     const caps = p.capabilities ?? {};
     for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...argv.cap];
+    // runc: ambient only when the process already has an inheritable set (ambient needs inheritable)
+    if (caps.inheritable !== undefined) caps.ambient = [...(caps.ambient ?? []), ...argv.cap];
     p.capabilities = caps;
   }
-  if (argv['no-new-privs']) p.noNewPrivileges = true;
+  // runc: the flag overrides the process's value when given, in either direction
+  if (argv['no-new-privs'] !== undefined) p.noNewPrivileges = argv['no-new-privs'];
   if (argv.apparmor) p.apparmorProfile = argv.apparmor;
   if (argv['process-label']) p.selinuxLabel = argv['process-label'];
   return p;

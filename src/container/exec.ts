@@ -9,6 +9,7 @@ import { launch } from './launch';
 import { writePidFile } from './create';
 import { FORWARDED_SIGNALS, signalNumber } from './signals';
 import type { GlobalOptions } from './options';
+import { prepareSeccomp } from '../seccomp';
 
 export interface ExecOptions extends GlobalOptions {
   id: string;
@@ -42,6 +43,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     preserveFds: opts.preserveFds ?? 0,
     noPivot: false,
   });
+  // runc: an exec'd process gets the container's seccomp profile
+  plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
   const launched = await launch(plan, {
     onSpawned: (stage0) => {
       if (state.cgroupPaths) joinCgroups(state.cgroupPaths, stage0);

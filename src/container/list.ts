@@ -13,6 +13,7 @@ export function list(opts: GlobalOptions): StateView[] {
   }
   const views: StateView[] = [];
   for (const id of names.sort()) {
+    if (id.startsWith('.')) continue; // tsoci's own entries (.seccomp-cache), never containers
     const cdir = new ContainerDir(opts.root, id);
     try {
       views.push(viewOf(cdir, cdir.read()));

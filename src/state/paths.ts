@@ -18,6 +18,8 @@ export function checkId(id: string): void {
     throw new TsociError(`invalid container id "${id}": must not contain "/" or NUL, or be "." or ".."`);
   }
   if (Buffer.byteLength(id) > 1024) throw new TsociError('invalid container id: longer than 1024 bytes');
+  // the root's dot entries are tsoci's own (.seccomp-cache); no client's ids start with a dot
+  if (id.startsWith('.')) throw new TsociError(`invalid container id "${id}": must not start with "." (reserved for the runtime)`);
 }
 
 export function containerDir(root: string, id: string): string {

@@ -1,0 +1,211 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { makeBundle, makeRootfs, removeBundle } from '../helpers/rootfs';
+import { testSpec } from '../helpers/spec';
+import { diff, snapshot } from '../helpers/leaks';
+import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
+import { validateConfig, validateFeatures } from '../../src/spec/validate';
+import { CAPABILITY_NAMES } from '../../src/plan/capabilities';
+import { MOUNT_FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_FLAG_OPTIONS } from '../../src/plan/mount-options';
+
+// runtime-spec 1.1–1.3 extras: features, spec, annotations, ociVersion, mount extensions,
+// netDevices, memoryPolicy, intelRdt. Real containers, checked from the inside.
+
+afterEach(() => deleteAll());
+
+const defsLinux = JSON.parse(fs.readFileSync(path.join(__dirname, '../../schemas/defs-linux.json'), 'utf8')).definitions;
+const enumOf = (name: string): string[] => defsLinux[name].enum;
+
+/** What this container left behind (only items naming it: other work may run on the host). */
+function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
+  let left: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
+    if (left.length === 0) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return left;
+}
+
+function runScript(script: string, edit: (spec: Record<string, any>) => void = () => undefined, prepare?: (bundle: string) => void) {
+  const spec = testSpec(['sh', '-c', script]);
+  edit(spec);
+  const bundle = makeBundle(spec);
+  fs.chmodSync(bundle, 0o755);
+  try {
+    prepare?.(bundle);
+    return tsoci(['run', '--bundle', bundle, uniqueId('x')]);
+  } finally {
+    removeBundle(bundle);
+  }
+}
+
+describe('tsoci features', () => {
+  let f: Record<string, any>;
+  beforeAll(() => {
+    const r = tsoci(['features']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    f = JSON.parse(r.stdout);
+  });
+
+  test('validates against schemas/features-schema.json', () => {
+    expect(validateFeatures(f)).toEqual([]);
+  });
+
+  test('versions, hooks, namespaces, capabilities, cgroup', () => {
+    expect(f.ociVersionMin).toBe('1.0.0');
+    expect(f.ociVersionMax).toBe('1.3.0');
+    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+    expect([...f.linux.namespaces].sort()).toEqual([...enumOf('LinuxNamespaceType')].sort());
+    expect(f.linux.capabilities).toEqual([...CAPABILITY_NAMES]);
+    expect(f.linux.capabilities).toHaveLength(41);
+    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  });
+
+  test('mountOptions: every option the planner knows, nothing it does not', () => {
+    const known = [...Object.keys(MOUNT_FLAG_OPTIONS), ...Object.keys(RECURSIVE_FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS)];
+    for (const o of known) expect(f.mountOptions).toContain(o);
+    // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
+    expect(f.mountOptions).not.toContain('tmpcopyup');
+    expect(f.mountOptions).not.toContain('acl');
+    expect(f.mountOptions).toEqual([...f.mountOptions].sort());
+  });
+
+  test('seccomp: enabled when tsoci has seccomp support; every name is one the config schema accepts', () => {
+    const addon = require(path.join(__dirname, '../../build/Release/tsoci.node'));
+    const lib = typeof addon.seccompInfo === 'function' ? addon.seccompInfo() : undefined;
+    expect(f.linux.seccomp.enabled).toBe(!!lib?.available);
+    if (!f.linux.seccomp.enabled) return;
+    expect(f.annotations['io.github.seccomp.libseccomp.version']).toBe(lib.version);
+    for (const a of f.linux.seccomp.actions) expect(enumOf('LinuxSeccompAction')).toContain(a);
+    expect([...f.linux.seccomp.actions].sort()).toEqual([...enumOf('LinuxSeccompAction')].sort());
+    expect([...f.linux.seccomp.operators].sort()).toEqual([...enumOf('LinuxSeccompOperator')].sort());
+    for (const a of f.linux.seccomp.archs) expect(enumOf('LinuxSeccompArch')).toContain(a);
+    expect(f.linux.seccomp.archs).toContain('SCMP_ARCH_X86_64');
+    expect([...f.linux.seccomp.knownFlags].sort()).toEqual([...enumOf('LinuxSeccompFlag')].sort());
+    for (const fl of f.linux.seccomp.supportedFlags) expect(f.linux.seccomp.knownFlags).toContain(fl);
+  });
+
+  test('annotations and potentiallyUnsafeConfigAnnotations', () => {
+    expect(f.annotations['dev.tsoci.version']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Array.isArray(f.potentiallyUnsafeConfigAnnotations)).toBe(true);
+  });
+});
+
+describe('tsoci spec', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bundle-spec-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('writes a config.json that validates and runs a busybox container once args are set', () => {
+    expect(tsoci(['spec', '--bundle', dir])).toMatchObject({ status: 0, stderr: '' });
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(validateConfig(spec)).toEqual([]);
+    expect(spec.ociVersion).toBe('1.3.0');
+    expect(spec.process.terminal).toBe(true);
+    expect(spec.root).toEqual({ path: 'rootfs', readonly: true });
+    spec.process.terminal = false;
+    spec.process.args = ['sh', '-c', 'echo hello from $(hostname); touch / 2>/dev/null || echo ro-root'];
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+    makeRootfs(path.join(dir, 'rootfs'));
+    const r = tsoci(['run', '--bundle', dir, uniqueId('spec')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hello from tsoci\nro-root\n');
+    expect(r.status).toBe(0);
+  });
+
+  test('-b and the current directory work too', () => {
+    expect(tsoci(['spec', '-b', dir]).status).toBe(0);
+    const sub = path.join(dir, 'cwd');
+    fs.mkdirSync(sub);
+    expect(tsoci(['spec'], { cwd: sub }).status).toBe(0);
+    expect(fs.existsSync(path.join(sub, 'config.json'))).toBe(true);
+  });
+
+  test('--rootless: a user namespace mapping the caller, no network ns, no cgroup mount or resources, /sys bound', () => {
+    const rr = tsoci(['spec', '--rootless', '--bundle', dir]);
+    expect(rr.status).toBe(0);
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(validateConfig(spec)).toEqual([]);
+    const types = spec.linux.namespaces.map((n: any) => n.type);
+    expect(types).toContain('user');
+    expect(types).not.toContain('network');
+    expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: process.getuid!(), size: 1 }]);
+    expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: process.getgid!(), size: 1 }]);
+    expect(spec.linux.resources).toBeUndefined();
+    expect(spec.mounts.find((m: any) => m.type === 'cgroup')).toBeUndefined();
+    expect(spec.mounts.find((m: any) => m.destination === '/sys')).toMatchObject({ type: 'none', source: '/sys', options: expect.arrayContaining(['rbind', 'ro']) });
+    expect(spec.mounts.find((m: any) => m.type === 'devpts').options).not.toContain('gid=5');
+  });
+
+  test('refuses to overwrite an existing config.json', () => {
+    fs.writeFileSync(path.join(dir, 'config.json'), 'keep me');
+    const r = tsoci(['spec', '--bundle', dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`File ${path.join(dir, 'config.json')} exists. Remove it first`);
+    expect(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).toBe('keep me');
+  });
+});
+
+describe('annotations and ociVersion', () => {
+  test('annotations are kept in the state', () => {
+    const spec = testSpec(['sleep', '600']);
+    spec.annotations = { 'org.example.key': 'value', 'com.example.other': 'with spaces = and, commas' };
+    const bundle = makeBundle(spec);
+    const id = uniqueId('annot');
+    try {
+      expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
+      expect(stateOf(id).annotations).toEqual(spec.annotations);
+      expect(tsoci(['start', id]).status).toBe(0);
+      expect(stateOf(id)).toMatchObject({ status: 'running', annotations: spec.annotations });
+      // the config.json may change after create: the state keeps what create saw
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ ...spec, annotations: { changed: 'yes' } }));
+      expect(stateOf(id).annotations).toEqual(spec.annotations);
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(bundle);
+    }
+  });
+
+  test.each(['1.0.0', '1.0.2-dev', '1.1.0', '1.2.1', '1.3.0', '1.4.0'])('ociVersion %s is accepted', (v) => {
+    const r = runScript('echo ok', (s) => {
+      s.ociVersion = v;
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ok\n');
+  });
+
+  test.each(['2.0.0', '0.9.0'])('ociVersion %s is rejected before anything is created', (v) => {
+    const spec = testSpec(['true']);
+    spec.ociVersion = v;
+    const bundle = makeBundle(spec);
+    const id = uniqueId('badver');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`unsupported ociVersion "${v}": tsoci supports 1.x`);
+      expect(leftovers(before, id, bundle)).toEqual([]);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});
+
+describe('mounts: relative destinations (runtime-spec 1.2)', () => {
+  test('a relative destination is taken relative to /', () => {
+    const r = runScript('grep " /mnt/rel " /proc/self/mountinfo | cut -d" " -f5', (s) => {
+      s.mounts.push({ destination: 'mnt/rel', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('/mnt/rel\n');
+  });
+});
+
+// used by later sections
+void execFileSync;
