@@ -2,11 +2,13 @@
 // plain values or {errno} — no C++ exception crosses the N-API boundary.
 #include <napi.h>
 
+#include "console.h"
 #include "process_ops.h"
 #include "seccomp.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterProcessOps(env, exports);
+  tsoci::RegisterConsole(env, exports);
   tsoci::RegisterSeccomp(env, exports);
   return exports;
 }

@@ -30,12 +30,15 @@
 #include "fault.h"
 #include "fd.h"
 #include "idmap.h"
+#include "lsm.h"
 #include "namespaces.h"
 #include "plan.h"
 #include "process.h"
 #include "rootfs.h"
+#include "sched.h"
 #include "seccomp.h"
 #include "sync.h"
+#include "terminal.h"
 
 using namespace tsoci;
 
@@ -46,7 +49,7 @@ struct Context {
   Sync& sync;
   Fd procfd;   // host /proc, O_PATH: reopens the fifo, id maps, time offsets
   Fd fifo;     // exec fifo, O_PATH (create mode)
-  Fd console;  // connected console socket (terminal support comes later)
+  Fd console;  // connected console socket (terminal.cc; stage2 sends the pty master)
 };
 
 bool write_all(int fd, const void* buf, size_t len) {
@@ -100,25 +103,20 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   _exit(code);
 }
 
-Fd connect_console(const std::string& path) {
-  Fd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) fail("console", path, errno, "socket");
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    fail_msg("console", path, ENAMETOOLONG, "console socket path too long: " + path);
-  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-    fail("console", path, errno, "connect to console socket " + path);
-  return s;
-}
-
 [[noreturn]] void stage2(Context& ctx) {
   const Plan& plan = ctx.plan;
-  if (!plan.execMode) prepare_rootfs(plan, ctx.sync);
+  // the pty comes from the container's own devpts: after pivot_root, or after setns
+  auto terminal = [&] {
+    if (plan.process.terminal) setup_terminal(plan, ctx.console, ctx.procfd.get(), !plan.execMode);
+  };
+  if (!plan.execMode) prepare_rootfs(plan, ctx.sync, terminal);
+  else terminal();
+  apply_scheduling(plan);                       // personality, sched_setattr, ioprio (still root)
+  apply_lsm_labels(plan, ctx.procfd.get());     // AppArmor/SELinux exec attrs, before the uid switch
   setup_process(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("process");
   std::string path = find_executable(plan.process);
+  apply_final_affinity(plan);  // before seccomp and "ready" (an error is still reported)
   // like runc: with no_new_privs the filter goes in as late as errors can still be reported
   if (plan.process.noNewPrivileges) seccomp_load(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("ready");
@@ -202,6 +200,7 @@ int exit_status(int st) {
 
 int stage0(const Plan& plan, Sync& sync) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  apply_initial_affinity(plan);  // exec: every stage of the init runs on execCPUAffinity.initial
   Context ctx{plan, sync, {}, {}, {}};
   ctx.procfd = Fd(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!ctx.procfd) fail("init", "/proc", errno, "open /proc");
@@ -212,7 +211,7 @@ int stage0(const Plan& plan, Sync& sync) {
     ctx.fifo = above_preserved(std::move(ctx.fifo), plan, "exec fifo");
   }
   if (!plan.consoleSocket.empty())
-    ctx.console = above_preserved(connect_console(plan.consoleSocket), plan, "console socket");
+    ctx.console = above_preserved(connect_console_socket(plan.consoleSocket), plan, "console socket");
   if (plan.foreground && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     fail("init", "", errno, "prctl PR_SET_CHILD_SUBREAPER");
 
@@ -226,6 +225,7 @@ int stage0(const Plan& plan, Sync& sync) {
     run_stage(sync, [&] { stage1(ctx, std::move(childChan)); });
   }
   childChan.reset();
+  ctx.console.reset();  // only stage2 uses it: the receiver sees EOF once the master is sent
 
   pid_t s2 = -1;
   for (;;) {

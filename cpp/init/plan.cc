@@ -144,6 +144,7 @@ Plan parse_plan(const std::string& line) {
     p.preserveFds = j.value("preserveFds", 0);
     p.execTargetPid = j.value("execTargetPid", 0);
     p.pauseForHooks = j.value("pauseForHooks", false);
+    parse_extras(j, p.extras);
     parse_seccomp(j, p.seccomp);
     if (j.contains("containerHooks")) p.containerHooks = parse_container_hooks(j.at("containerHooks"));
   } catch (const json::exception& e) {

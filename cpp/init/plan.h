@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "extras.h"
 #include "hooks.h"
 #include "seccomp.h"
 
@@ -95,6 +96,7 @@ struct Plan {
   int execTargetPid = 0;
   bool pauseForHooks = false;
   ContainerHooks containerHooks;  // createContainer/startContainer (hooks.cc)
+  ProcessExtras extras;  // console size, scheduling, affinity, personality, LSM (extras.cc)
   SeccompPlan seccomp;   // compiled filter + notify listener (seccomp.cc)
 
   bool has_namespace(const std::string& type) const;

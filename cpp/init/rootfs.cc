@@ -236,7 +236,7 @@ Fd open_in_root(const Root& root, const std::string& path, Create create, const 
   return open_in_root_at(root, path, create, step, 0);
 }
 
-void prepare_rootfs(const Plan& plan, Sync& sync) {
+void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& afterPivot) {
   unsigned long prop = plan.rootfsPropagation ? plan.rootfsPropagation : (MS_SLAVE | MS_REC);
   if (mount("", "/", nullptr, prop, nullptr) < 0) fail("rootfs", "/", errno, "set propagation of /");
   make_parent_unshared(plan.rootfs, prop);
@@ -269,6 +269,7 @@ void prepare_rootfs(const Plan& plan, Sync& sync) {
   // shared propagation is applied to the new "/" only now, never to the host's
   if (!(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
     fail("rootfs", "/", errno, "set propagation of the new /");
+  if (afterPivot) afterPivot();
 
   mkdir_all(plan.process.cwd);
   for (auto* m : deferredRo) {

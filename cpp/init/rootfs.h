@@ -1,6 +1,7 @@
 // The container's root filesystem (stage2, create mode): propagation, the rootfs
 // bind, plan.mounts, devices, hooks pause, pivot_root, then the post-pivot steps.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "fd.h"
@@ -26,6 +27,8 @@ Fd open_in_root(const Root& root, const std::string& path, Create create, const 
 // "/proc/self/fd/<fd>": a mount target that cannot be redirected after resolution.
 std::string fd_path(int fd);
 
-void prepare_rootfs(const Plan& plan, Sync& sync);
+// afterPivot runs in the new root before it is finalised (read-only remounts,
+// hostname, sysctl, masked paths): the console is set up there, like runc.
+void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& afterPivot = nullptr);
 
 }  // namespace tsoci

@@ -9,6 +9,8 @@ import { launch } from './launch';
 import { writePidFile } from './create';
 import { FORWARDED_SIGNALS, signalNumber } from './signals';
 import type { GlobalOptions } from './options';
+import { ConsoleRelay, openForegroundConsole } from './console';
+import { hostLsmFacts } from './host-lsm';
 import { prepareSeccomp } from '../seccomp';
 
 export interface ExecOptions extends GlobalOptions {
@@ -33,15 +35,18 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) throw new TsociError('cannot exec in a paused container (use --ignore-paused to override)');
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsociError(`cannot exec in a ${status} container`);
   const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+  // a terminal in the foreground without --console-socket: tsoci is the console itself
+  const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && opts.process.terminal === true);
   const plan = planLaunch(spec, {
     bundle: state.bundle,
     mode: 'exec',
     wait: opts.detach ? 'detach' : 'foreground',
     process: opts.process,
     execTargetPid: state.pid,
-    consoleSocket: opts.consoleSocket,
+    consoleSocket: fgConsole?.path ?? opts.consoleSocket,
     preserveFds: opts.preserveFds ?? 0,
     noPivot: false,
+    ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
   });
   // runc: an exec'd process gets the container's seccomp profile
   plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
@@ -50,11 +55,20 @@ export async function exec(opts: ExecOptions): Promise<number> {
       if (state.cgroupPaths) joinCgroups(state.cgroupPaths, stage0);
     },
   });
+  let relay: ConsoleRelay | undefined;
+  try {
+    if (fgConsole) relay = new ConsoleRelay(fgConsole.receive());
+  } catch (err) {
+    native().pidfdKill(launched.pid, 9);
+    await launched.exited;
+    throw err;
+  }
   if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
   if (opts.detach) return 0;
   const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, signalNumber(sig));
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
   const { code, signal } = await launched.exited;
+  await relay?.finish();
   for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
   return signal ? 128 + signalNumber(signal) : code ?? 1;
 }

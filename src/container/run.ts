@@ -5,6 +5,7 @@ import { deleteContainer } from './delete';
 import type { CreateOptions } from './options';
 import { runHooks } from './hooks';
 import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
+import { ConsoleRelay, bundleWantsTerminal, openForegroundConsole } from './console';
 
 
 /**
@@ -13,7 +14,24 @@ import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './sign
  * --keep) and returns the exit status (128+signal when killed), like runc.
  */
 export async function run(opts: CreateOptions & { detach?: boolean; keep?: boolean }): Promise<number> {
-  const created = await create(opts, opts.detach ? 'detach' : 'foreground');
+  // terminal: true in the foreground without --console-socket: tsoci is the console itself
+  const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && bundleWantsTerminal(opts.bundle));
+  let created: Awaited<ReturnType<typeof create>>;
+  let relay: ConsoleRelay | undefined;
+  try {
+    created = await create(fgConsole ? { ...opts, consoleSocket: fgConsole.path } : opts, opts.detach ? 'detach' : 'foreground');
+  } catch (err) {
+    fgConsole?.close();
+    throw err;
+  }
+  if (fgConsole) {
+    try {
+      relay = new ConsoleRelay(fgConsole.receive());
+    } catch (err) {
+      await deleteContainer({ ...opts, force: true });
+      throw err;
+    }
+  }
   const { cdir, state, spec, launched } = created;
   const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, osSignal(sig));
   if (!opts.detach) for (const sig of FORWARDED) process.on(sig, forward);
@@ -27,11 +45,13 @@ export async function run(opts: CreateOptions & { detach?: boolean; keep?: boole
     const hookState = { ociVersion: state.ociVersion, id: state.id, status: 'running', pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} };
     await runHooks('poststart', spec.hooks?.poststart, hookState);
   } catch (err) {
+    relay?.stop();
     await deleteContainer({ ...opts, force: true });
     throw err;
   }
   if (opts.detach) return 0;
   const { code, signal } = await launched.exited;
+  await relay?.finish();
   for (const sig of FORWARDED) process.off(sig, forward);
   if (!opts.keep) await deleteContainer({ ...opts, force: true });
   if (signal) return 128 + osSignal(signal);

@@ -33,6 +33,10 @@ export interface PlanOptions {
   hostHasTimeNs?: boolean;
   /** true when the host has /proc/kcore: add the /dev/core → /proc/kcore symlink like runc */
   hostHasKcore?: boolean;
+  /** AppArmor is enabled on the host (src/container/host-lsm.ts); else an apparmorProfile is refused */
+  hostHasAppArmor?: boolean;
+  /** SELinux is enabled on the host; else a selinuxLabel is refused and linux.mountLabel ignored */
+  hostHasSELinux?: boolean;
   /**
    * Whether a host path is a directory (follows symlinks). Used for bind-mount sources to
    * decide what to create at the destination. Default: every source is a directory.

@@ -11,6 +11,7 @@ import { execNamespaces, namespaceFacts, planNamespaces } from './namespaces';
 import { planMounts } from './mounts';
 import { mountsDev, planDevices, planSymlinks } from './devices';
 import { planProcess } from './process';
+import { addProcessExtras } from './extras';
 import { MS_PRIVATE, MS_REC, MS_SLAVE, propagationFlag } from './mount-options';
 import { cleanContainerPath } from './paths';
 import { planContainerHooks } from './hooks';
@@ -118,6 +119,7 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
   const containerHooks = planContainerHooks(spec, opts.containerId, opts.bundle);
   if (containerHooks) plan.containerHooks = containerHooks;
+  addProcessExtras(plan, spec.process as Process, spec, opts);
   return plan;
 }
 
@@ -155,5 +157,6 @@ export function planExec(spec: Spec, process: Process | undefined, opts: PlanOpt
     pauseForHooks: false,
   };
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
+  addProcessExtras(plan, process as Process, spec, opts);
   return plan;
 }

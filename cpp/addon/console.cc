@@ -1,0 +1,218 @@
+// The receiving side of --console-socket: what `tsoci run`/`exec` use when they relay a
+// container's terminal themselves, and what tests use to play conmon.
+//
+//   consoleListen(path)             -> fd >= 0 | {errno, error}
+//   consoleRecvFd(fd, timeoutMs)    -> {fd, name} | {errno, error}
+//        fd may be a listening socket (one connection is accepted) or a connected one
+//   setWinsize(fd, rows, cols)      -> 0 | errno
+//   getWinsize(fd)                  -> {rows, cols} | {errno, error}
+//   ttyMakeRaw(fd)                  -> Buffer (the previous termios) | {errno, error}
+//        cfmakeraw(3), like runc's SetRaw: unlike libuv's raw mode it also clears
+//        OPOST, so the container's "\r\n" is not turned into "\r\r\n"
+//   ttyRestore(fd, saved)           -> 0 | errno
+//
+// Waiting is bounded by timeoutMs: tsoci calls consoleRecvFd only once the init has
+// reported "ready", i.e. after the master was sent, so it does not block in practice.
+#include "console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
+#include <string>
+
+namespace tsoci {
+namespace {
+
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd = -1) : fd_(fd) {}
+  ~OwnedFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string ErrnoText(int err) {
+  const char* desc = strerrordesc_np(err);
+  const char* name = strerrorname_np(err);
+  std::string s = desc ? desc : ("errno " + std::to_string(err));
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  if (name) s += std::string(" (") + name + ")";
+  return s;
+}
+
+Napi::Object ErrnoObject(Napi::Env env, int err, const std::string& what) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("errno", err);
+  o.Set("error", what + ": " + ErrnoText(err));
+  return o;
+}
+
+long long NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+// 0 when readable, ETIMEDOUT, or errno
+int WaitReadable(int fd, long long deadline) {
+  for (;;) {
+    long long left = deadline - NowMs();
+    if (left < 0) left = 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    int rc = poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) return errno;
+    if (rc == 0) return ETIMEDOUT;
+    return 0;
+  }
+}
+
+Napi::Value ConsoleListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return ErrnoObject(env, ENAMETOOLONG, "listen on " + path);
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  OwnedFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) return ErrnoObject(env, errno, "socket");
+  if (bind(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return ErrnoObject(env, errno, "bind " + path);
+  if (listen(s.get(), 4) < 0) return ErrnoObject(env, errno, "listen on " + path);
+  return Napi::Number::New(env, s.release());
+}
+
+Napi::Value ConsoleRecvFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  long long deadline = NowMs() + info[1].As<Napi::Number>().Int64Value();
+
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+    return ErrnoObject(env, errno, "console socket");
+  int c = -1;
+  if (listening) {
+    int err = WaitReadable(fd, deadline);
+    if (err) return ErrnoObject(env, err, "wait for a connection on the console socket");
+    do {
+      c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    } while (c < 0 && errno == EINTR);
+    if (c < 0) return ErrnoObject(env, errno, "accept on the console socket");
+  }
+  OwnedFd accepted(c);
+  int conn = listening ? c : fd;
+  int err = WaitReadable(conn, deadline);
+  if (err) return ErrnoObject(env, err, "wait for the pty master on the console socket");
+
+  char name[4096];
+  struct iovec iov = {name, sizeof name - 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * 4)];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  do {
+    n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoObject(env, errno, "receive the pty master");
+  int received = -1;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int got;
+      memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+      if (received < 0) received = got;
+      else close(got);  // only one is expected
+    }
+  }
+  if (received < 0) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("errno", n == 0 ? EPIPE : EBADMSG);
+    o.Set("error", n == 0 ? "the console socket was closed before a pty master was sent"
+                          : "a message without a file descriptor arrived on the console socket");
+    return o;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fd", received);
+  o.Set("name", std::string(name, static_cast<size_t>(n)));
+  return o;
+}
+
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), ioctl(fd, TIOCSWINSZ, &ws) < 0 ? errno : 0);
+}
+
+Napi::Value GetWinsize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct winsize ws = {};
+  if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return ErrnoObject(env, errno, "TIOCGWINSZ");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", ws.ws_row);
+  o.Set("cols", ws.ws_col);
+  return o;
+}
+
+Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios saved;
+  if (tcgetattr(fd, &saved) < 0) return ErrnoObject(env, errno, "tcgetattr");
+  struct termios raw = saved;
+  cfmakeraw(&raw);
+  if (tcsetattr(fd, TCSANOW, &raw) < 0) return ErrnoObject(env, errno, "tcsetattr");
+  return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
+}
+
+Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
+  if (buf.Length() != sizeof(struct termios)) return Napi::Number::New(info.Env(), EINVAL);
+  struct termios saved;
+  memcpy(&saved, buf.Data(), sizeof saved);
+  return Napi::Number::New(info.Env(), tcsetattr(fd, TCSANOW, &saved) < 0 ? errno : 0);
+}
+
+}  // namespace
+
+void RegisterConsole(Napi::Env env, Napi::Object exports) {
+  exports.Set("consoleListen", Napi::Function::New(env, ConsoleListen));
+  exports.Set("consoleRecvFd", Napi::Function::New(env, ConsoleRecvFd));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("getWinsize", Napi::Function::New(env, GetWinsize));
+  exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw));
+  exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore));
+}
+
+}  // namespace tsoci
