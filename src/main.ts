@@ -11,7 +11,6 @@ import { runCommandModule } from './cli/run';
 import { listCommand } from './cli/list';
 import { specCommand } from './cli/spec';
 import { featuresCommand } from './cli/features';
-import { featuresCommand } from './cli/features';
 import { execCommand } from './cli/exec';
 import { psCommand } from './cli/ps';
 import { pauseCommand } from './cli/pause';
@@ -66,7 +65,6 @@ export function main(argv: string[]): void {
     .command(runCommandModule)
     .command(listCommand)
     .command(specCommand)
-    .command(featuresCommand)
     .command(featuresCommand)
     .command(execCommand)
     .command(psCommand)
