@@ -4,7 +4,7 @@ import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
 import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
-import { diff, snapshot } from '../helpers/leaks';
+import { settledDiff, snapshot } from '../helpers/leaks';
 import { validateState } from '../../src/spec/validate';
 
 // The project's own conformance tests for every MUST of runtime-spec v1.3.0 runtime.md,
@@ -31,15 +31,8 @@ function waitFor(cond: () => boolean, timeoutMs = 10000): void {
 }
 const sleepMs = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
 
-/** An orphaned init killed on failure is reaped by the host's PID 1 a moment later. */
-function settledDiff(before: ReturnType<typeof snapshot>): string[] {
-  let leaks = diff(before, snapshot(TEST_ROOT));
-  for (let i = 0; i < 50 && leaks.length > 0; i++) {
-    sleepMs(20);
-    leaks = diff(before, snapshot(TEST_ROOT));
-  }
-  return leaks;
-}
+/** What this test left behind (leaks naming the id, bundle or cgroup), other suites may run meanwhile. */
+const leftBy = (before: ReturnType<typeof snapshot>, ...mentioning: string[]) => settledDiff(before, TEST_ROOT, { mentioning });
 
 function cgroupDirs(cgroupsPath: string): string[] {
   // every hierarchy (v1 controllers, the unified one) where the container could have a directory
@@ -212,7 +205,7 @@ describe('runtime.md "Errors"', () => {
       const r = tsoci(['create', '--bundle', bundle, id]);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('/nonexistent/source/dir');
-      expect(settledDiff(before)).toEqual([]);
+      expect(leftBy(before, id, bundle, cgroupsPath)).toEqual([]);
       expect(cgroupDirs(cgroupsPath)).toEqual([]);
       expect(tsoci(['state', id]).stderr).toContain('does not exist');
       // the id is free again
@@ -315,7 +308,7 @@ describe('runtime.md "Operations"', () => {
         const r = tsoci(['create', '--bundle', b, id]);
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/RLIMIT_NOFILE|rlimit/i);
-        expect(settledDiff(before)).toEqual([]);
+        expect(leftBy(before, id, b)).toEqual([]);
       } finally {
         removeBundle(b);
       }
@@ -332,7 +325,7 @@ describe('runtime.md "Operations"', () => {
         const r = tsoci(['create', '--bundle', b, id]);
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/process/);
-        expect(settledDiff(before)).toEqual([]);
+        expect(leftBy(before, id, b)).toEqual([]);
       } finally {
         removeBundle(b);
       }
