@@ -31,6 +31,7 @@
 #include "fd.h"
 #include "idmap.h"
 #include "lsm.h"
+#include "mount_sources.h"
 #include "namespaces.h"
 #include "plan.h"
 #include "process.h"
@@ -161,6 +162,11 @@ void stage1(Context& ctx, Fd chan) {
   int flags = new_namespace_flags(plan);
   if (flags && unshare(flags) < 0) fail("namespace", "", errno, "unshare namespaces");
   if (flags) TSOCI_FAULT_POINT("unshare");
+  if (wants_mount_sources(plan)) {
+    char req = 'M';
+    if (!write_all(chan.get(), &req, 1)) throw QuietExit{1};
+    receive_mount_sources(plan, chan.get());
+  }
   // (setresuid above reset dumpable to the suid_dumpable default)
   if (inUserNs && plan.creates("time") && !plan.timeOffsets.empty()) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   write_time_offsets(plan, ctx.procfd.get());
@@ -241,6 +247,8 @@ int stage0(const Plan& plan, Sync& sync) {
         ack = 1;
       }
       if (!write_all(chan.get(), &ack, 1)) break;
+    } else if (req == 'M') {
+      send_mount_sources(plan, s1, ctx.procfd.get(), chan.get());
     } else if (req == 'P') {
       if (read_all(chan.get(), &s2, sizeof s2)) break;
       s2 = -1;

@@ -13,6 +13,7 @@
 
 #include "devices.h"
 #include "hooks.h"
+#include "mount_sources.h"
 #include "errors.h"
 #include "fault.h"
 
@@ -81,7 +82,8 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   }
   const char* type = (m.type == "bind" || m.type.empty()) ? nullptr : m.type.c_str();
   const char* data = m.data.empty() ? nullptr : m.data.c_str();
-  if (mount(m.source.c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
+  // a bind source opened by stage0 (user namespace): mounted through its fd
+  if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
     fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
   if (!m.remountFlags && m.propagationFlags.empty()) return;
 

@@ -516,3 +516,31 @@ describe('config-linux.md checked from the inside (test/fixtures/inside/config-l
     }
   });
 });
+
+describe('config.md mounts with a user namespace', () => {
+  test('a bind source under a directory the mapped root cannot search is still mounted (opened by the host side)', () => {
+    const spec = testSpec(['sh', '-c', 'cat /data/secret; id -u']);
+    spec.linux.namespaces.push({ type: 'user' });
+    spec.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    spec.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const bundle = makeBundle(spec);
+    fs.chmodSync(bundle, 0o755);
+    // like podman's run root: 0700, owned by the host's root
+    const priv = fs.mkdtempSync(path.join(bundle, 'private-'));
+    fs.chmodSync(priv, 0o700);
+    fs.mkdirSync(path.join(priv, 'data'));
+    fs.writeFileSync(path.join(priv, 'data/secret'), 'reached\n');
+    fs.mkdirSync(path.join(bundle, 'rootfs/data')); // the mapped root cannot create it in a host-owned rootfs
+    fs.chmodSync(path.join(priv, 'data/secret'), 0o644);
+    spec.mounts.push({ destination: '/data', type: 'bind', source: path.join(priv, 'data'), options: ['rbind', 'ro'] });
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+    try {
+      const r = tsoci(['run', '--bundle', bundle, uniqueId('usrbind')]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('reached\n0\n');
+      expect(r.status).toBe(0);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});

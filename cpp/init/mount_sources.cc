@@ -1,0 +1,128 @@
+#include "mount_sources.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "errors.h"
+#include "fd.h"
+
+namespace tsoci {
+
+namespace {
+
+std::map<const Mount*, int> received;  // stage1 → stage2 (inherited over clone)
+
+bool needs_fd(const Mount& m) { return (m.flags & MS_BIND) && !m.source.empty() && m.source[0] == '/'; }
+
+bool send_one(int chan, int fd) {
+  char have = fd >= 0 ? 1 : 0;
+  struct iovec iov = {&have, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (fd >= 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(chan, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+// -1: none was sent; -2: the channel failed
+int receive_one(int chan) {
+  char have = 0;
+  struct iovec iov = {&have, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  do {
+    n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return -2;
+  if (!have) return -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -2;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+}  // namespace
+
+bool wants_mount_sources(const Plan& plan) {
+  if (plan.execMode || !plan.creates("user") || !plan.creates("mount")) return false;
+  for (auto& m : plan.mounts)
+    if (needs_fd(m)) return true;
+  return false;
+}
+
+void send_mount_sources(const Plan& plan, pid_t stage1, int procfd, int chan) {
+  Fd self(openat(procfd, "self/ns/mnt", O_RDONLY | O_CLOEXEC));
+  Fd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string target = std::to_string(stage1) + "/ns/mnt";
+  Fd theirs(openat(procfd, target.c_str(), O_RDONLY | O_CLOEXEC));
+  // in their mount namespace (a copy of ours), so the mounts the fds name are theirs
+  bool joined = self && cwd && theirs && setns(theirs.get(), CLONE_NEWNS) == 0;
+  for (auto& m : plan.mounts) {
+    if (!needs_fd(m)) continue;
+    Fd fd;
+    if (joined) fd = Fd(open(m.source.c_str(), O_PATH | O_CLOEXEC));
+    if (!send_one(chan, fd.get())) break;
+  }
+  if (joined) {
+    if (setns(self.get(), CLONE_NEWNS) < 0) fail("init", "", errno, "return to the host mount namespace");
+    if (fchdir(cwd.get()) < 0) fail("init", "", errno, "fchdir back");
+  }
+}
+
+void receive_mount_sources(const Plan& plan, int chan) {
+  int min = 3 + plan.preserveFds;
+  for (auto& m : plan.mounts) {
+    if (!needs_fd(m)) continue;
+    int fd = receive_one(chan);
+    if (fd == -2) throw QuietExit{1};  // stage0 is gone
+    if (fd < 0) continue;
+    if (fd < min) {
+      int moved = fcntl(fd, F_DUPFD_CLOEXEC, min);
+      close(fd);
+      if (moved < 0) fail("mount", m.destination, errno, "move the fd of mount source " + m.source);
+      fd = moved;
+    }
+    received[&m] = fd;
+  }
+}
+
+std::string mount_source(const Mount& m) {
+  auto it = received.find(&m);
+  return it == received.end() ? m.source : "/proc/self/fd/" + std::to_string(it->second);
+}
+
+}  // namespace tsoci
