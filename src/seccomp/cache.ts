@@ -59,7 +59,11 @@ function writeCached(file: string, bpf: Buffer): boolean {
     fs.renameSync(tmp, file);
     return true;
   } catch {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* the directory itself is unusable: nothing was written */
+    }
     return false;
   }
 }

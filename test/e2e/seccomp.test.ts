@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, stateOf, tsoci, uniqueId, REPO, TEST_ROOT, type Result } from '../helpers/tsoci';
+import { deleteAll, stateOf, tsoci, tsociAsync, uniqueId, REPO, TEST_ROOT, type Result } from '../helpers/tsoci';
 
 // seccomp profiles compiled by the runtime (libseccomp in the addon), loaded by tsoci-init.
 const MKDIR = ['mkdir', 'mkdirat'];
@@ -214,6 +214,27 @@ describe('the compiled-filter cache', () => {
     expect(fs.readdirSync(CACHE).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(JSON.parse(tsoci(['list', '--format', 'json']).stdout).map((c: any) => c.id)).not.toContain('.seccomp-cache');
     process.stdout.write(`seccomp podman profile: compile ${compiled?.[3]} ms, cached ${cached?.[3]} ms\n`);
+  });
+});
+
+describe('the compiled-filter cache under concurrency', () => {
+  test('six concurrent runs of a new profile: all succeed, one complete cache file, no temp files', async () => {
+    const podman = JSON.parse(fs.readFileSync(path.join(REPO, 'bench/podman-seccomp.json'), 'utf8'));
+    podman.syscalls.push({ names: [`tsoci_concurrent_${process.pid}_${Date.now()}`], action: 'SCMP_ACT_ALLOW' });
+    const before = new Set(fs.existsSync(CACHE) ? fs.readdirSync(CACHE) : []);
+    const spec = testSpec(['true']);
+    spec.linux.seccomp = podman;
+    const bundle = makeBundle(spec);
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => tsociAsync(['run', '--bundle', bundle, uniqueId(`conc${i}`)])));
+      for (const r of results) expect(r).toMatchObject({ status: 0, stderr: '' });
+    } finally {
+      removeBundle(bundle);
+    }
+    const added = fs.readdirSync(CACHE).filter((f) => !before.has(f));
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatch(/^[0-9a-f]{64}\.bpf$/);
+    expect(fs.statSync(path.join(CACHE, added[0])).size % 8).toBe(0);
   });
 });
 

@@ -139,9 +139,13 @@ function cgroupsAndProcs(): Pick<HostSnapshot, 'cgroups' | 'cgroupProcs'> {
   return { cgroups: cgroups.sort(), cgroupProcs: cgroupProcs.sort() };
 }
 
+/** tsoci's compiled seccomp filters outlive containers by design; a temp file left in there is still a leak */
+const SECCOMP_CACHE = '.seccomp-cache';
+const isCachedFilter = (entry: string) => /\/\.seccomp-cache\/$|\/\.seccomp-cache\/[0-9a-f]{64}\.bpf$/.test(entry);
+
 function stateEntries(root: string): string[] {
   try {
-    return fs.readdirSync(root).sort();
+    return fs.readdirSync(root).filter((n) => n !== SECCOMP_CACHE).sort();
   } catch {
     return [];
   }
@@ -159,7 +163,8 @@ function stateFiles(root: string): string[] {
     }
     for (const e of entries) {
       const p = path.join(dir, e.name);
-      out.push(`${p}${e.isFIFO() ? ' (fifo)' : e.isDirectory() ? '/' : ''}`);
+      const entry = `${p}${e.isFIFO() ? ' (fifo)' : e.isDirectory() ? '/' : ''}`;
+      if (!isCachedFilter(entry)) out.push(entry);
       if (e.isDirectory()) walk(p, depth + 1);
     }
   };

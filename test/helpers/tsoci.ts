@@ -79,7 +79,8 @@ export function deleteAll(root = TEST_ROOT): void {
   } catch {
     return;
   }
-  for (const id of ids) tsoci(['delete', '--force', id], { root });
+  // dot entries are tsoci's own (.seccomp-cache), not containers
+  for (const id of ids) if (!id.startsWith('.')) tsoci(['delete', '--force', id], { root });
 }
 
 export function uniqueId(prefix = 't'): string {
