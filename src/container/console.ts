@@ -115,6 +115,8 @@ export class ConsoleRelay {
   };
   private readonly onWinch = () => this.resize();
   private readonly restoreOnExit = () => this.restoreTerminal();
+  /** a reader of our stdout that went away must not crash tsoci: the container's status still counts */
+  private readonly ignoreError = () => undefined;
 
   constructor(private readonly masterFd: number) {
     this.master = new tty.ReadStream(masterFd);
@@ -125,6 +127,7 @@ export class ConsoleRelay {
       this.master.on('close', () => resolve());
     });
     this.master.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+    process.stdout.on('error', this.ignoreError);
     this.master.resume();
     this.resize();
     process.on('SIGWINCH', this.onWinch);
@@ -169,6 +172,7 @@ export class ConsoleRelay {
     if (!process.stdin.isTTY) process.stdin.destroy();
     this.restoreTerminal();
     process.off('exit', this.restoreOnExit);
+    process.stdout.off('error', this.ignoreError);
     this.master.destroy(); // closes the master fd
   }
 

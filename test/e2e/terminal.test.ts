@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tty from 'tty';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, REPO, stateOf, tsoci, TSOCI, TEST_ROOT, uniqueId } from '../helpers/tsoci';
+import { deleteAll, REPO, stateOf, tsoci, tsociAsync, TSOCI, TEST_ROOT, uniqueId } from '../helpers/tsoci';
 import { settledDiff, snapshot } from '../helpers/leaks';
 
 // process.terminal: the pty is made inside the container, its master reaches the console
@@ -160,6 +160,52 @@ describe('console socket (create)', () => {
     }
   });
 
+  test('no devpts in the container: create fails naming /dev/pts/ptmx, nothing left', () => {
+    const b = bundleWith(['true'], (s) => (s.mounts = s.mounts.filter((m: any) => m.destination !== '/dev/pts')));
+    const l = new Listener();
+    const id = uniqueId('ttynopts');
+    try {
+      const before = snapshot(TEST_ROOT);
+      const r = tsoci(['create', '--console-socket', l.path, '--bundle', b, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('open /dev/pts/ptmx (is devpts mounted on /dev/pts?): no such file or directory (ENOENT)');
+      expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+      expect(settledDiff(before, TEST_ROOT, { mentioning: [id, b] })).toEqual([]);
+    } finally {
+      l.close();
+      removeBundle(b);
+    }
+  });
+
+  test('a console socket whose listener is gone by the time the master is sent: create fails, nothing left', async () => {
+    // the init connects first (the connection waits in the backlog); a createRuntime hook
+    // then tells the test to close the listener while the container is being set up
+    const l = new Listener();
+    const flag = path.join(l.dir, 'hook-ran');
+    const b = bundleWith(['true'], (s) => {
+      s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${flag}; sleep 1`] }] };
+    });
+    const id = uniqueId('ttygone');
+    const poll = setInterval(() => {
+      if (fs.existsSync(flag)) {
+        clearInterval(poll);
+        l.close();
+      }
+    }, 10);
+    try {
+      const before = snapshot(TEST_ROOT);
+      const r = await tsociAsync(['create', '--console-socket', l.path, '--bundle', b, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/send the pty master to console socket .*: (connection reset by peer \(ECONNRESET\)|broken pipe \(EPIPE\))/);
+      expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+      expect(settledDiff(before, TEST_ROOT, { mentioning: [id, b] })).toEqual([]);
+    } finally {
+      clearInterval(poll);
+      l.close();
+      removeBundle(b);
+    }
+  });
+
   test('terminal without a console socket cannot detach; a console socket without terminal is refused', () => {
     const b = bundleWith(['true']);
     try {
@@ -229,6 +275,28 @@ describe('console socket (exec)', () => {
     expect(r.stderr).toContain('connect console socket /tmp/tsoci-no-such.sock: no such file or directory (ENOENT)');
     expect(settledDiff(before, TEST_ROOT, { mentioning: [id] })).toEqual([]);
     expect(stateOf(id).status).toBe('running');
+  });
+
+  test('exec -t into a container without devpts: clear error, nothing left, the container still runs', () => {
+    const b = bundleWith(['sleep', '600'], (s) => {
+      s.process.terminal = false;
+      s.mounts = s.mounts.filter((m: any) => m.destination !== '/dev/pts');
+    });
+    const other = uniqueId('ttyexecnopts');
+    const l = new Listener();
+    try {
+      expect(tsoci(['run', '-d', '--bundle', b, other]).status).toBe(0);
+      const before = snapshot(TEST_ROOT);
+      const r = tsoci(['exec', '-t', '--console-socket', l.path, '-d', other, 'true']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('open /dev/pts/ptmx (is devpts mounted on /dev/pts?)');
+      expect(settledDiff(before, TEST_ROOT, { mentioning: [other] })).toEqual([]);
+      expect(stateOf(other).status).toBe('running');
+    } finally {
+      l.close();
+      tsoci(['delete', '--force', other]);
+      removeBundle(b);
+    }
   });
 
   test('exec -t in the foreground without a console socket: tsoci relays, exit status passes through', () => {
