@@ -299,6 +299,15 @@ describe('console socket (exec)', () => {
     }
   });
 
+  test('exec -t in the foreground of a missing command: the error, no console socket directory left', () => {
+    const before = snapshot(TEST_ROOT);
+    const r = ptyRun([TSOCI, '--root', TEST_ROOT, 'exec', '-t', id, 'no-such-command']);
+    expect(r.status).toBe(1);
+    expect(r.output).toContain('exec: "no-such-command": executable file not found in $PATH');
+    expect(consoleTempDirs()).toEqual([]);
+    expect(settledDiff(before, TEST_ROOT, { mentioning: [id] })).toEqual([]);
+  });
+
   test('exec -t in the foreground without a console socket: tsoci relays, exit status passes through', () => {
     const r = ptyRun([TSOCI, '--root', TEST_ROOT, 'exec', '-t', id, 'sh', '-c', 'tty; echo R$((1+1)); read x; echo got-$x; exit 6'], {
       steps: [{ expect: 'R2', send: 'abc\r' }],
@@ -330,6 +339,22 @@ describe('tsoci run in the foreground with a terminal and no console socket', ()
       expect(r.status).toBe(4);
       // no "\r\r\n": tsoci's terminal is fully raw (OPOST off), like runc's
       expect(r.output).toBe('/dev/pts/0\r\n40 120\r\nR2DY\r\nhello\r\ngot-hello\r\n50 132\r\n');
+      expect(r.termiosRestored).toBe(true);
+      expect(consoleTempDirs()).toEqual([]);
+      expect(settledDiff(before, TEST_ROOT, { mentioning: [id, b] })).toEqual([]);
+    } finally {
+      removeBundle(b);
+    }
+  });
+
+  test('a failing create: the error, exit 1, no console socket directory and nothing else left', () => {
+    const b = bundleWith(['no-such-command']);
+    const id = uniqueId('ttyfail');
+    try {
+      const before = snapshot(TEST_ROOT);
+      const r = ptyRun([TSOCI, '--root', TEST_ROOT, 'run', '--bundle', b, id]);
+      expect(r.status).toBe(1);
+      expect(r.output).toContain('executable file not found in $PATH');
       expect(r.termiosRestored).toBe(true);
       expect(consoleTempDirs()).toEqual([]);
       expect(settledDiff(before, TEST_ROOT, { mentioning: [id, b] })).toEqual([]);
