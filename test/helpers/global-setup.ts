@@ -2,7 +2,10 @@ import * as fs from 'fs';
 import { snapshot } from './leaks';
 import { TEST_ROOT } from './tsoci';
 
-export const SNAPSHOT_FILE = '/tmp/tsoci-test-host-snapshot.json';
+// one per test root: runs with their own TSOCI_TEST_ROOT do not share (or delete) it
+export const SNAPSHOT_FILE = process.env.TSOCI_TEST_ROOT
+  ? `/tmp/tsoci-test-host-snapshot-${TEST_ROOT.replace(/[^A-Za-z0-9_-]/g, '_')}.json`
+  : '/tmp/tsoci-test-host-snapshot.json';
 
 /** Records the host before any test, so the teardown can report what the suite leaked. */
 export default async function globalSetup(): Promise<void> {

@@ -5,8 +5,12 @@ import * as path from 'path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const TSOCI = path.join(REPO, 'bin', 'tsoci');
-/** Every test uses this root (never the host's /run/tsoci); the leak check inspects it. */
-export const TEST_ROOT = '/run/tsoci-test';
+/**
+ * Every test uses this root (never the host's /run/tsoci); the leak check inspects it.
+ * TSOCI_TEST_ROOT gives a run its own root, so concurrent runs (several people testing in
+ * one checkout) do not delete each other's containers in deleteAll().
+ */
+export const TEST_ROOT = process.env.TSOCI_TEST_ROOT || '/run/tsoci-test';
 
 export interface Result {
   status: number;
