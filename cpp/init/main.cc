@@ -221,6 +221,7 @@ int stage0(const Plan& plan, Sync& sync) {
   if (plan.foreground && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     fail("init", "", errno, "prctl PR_SET_CHILD_SUBREAPER");
 
+  if (!plan.execMode) prepare_idmapped_mounts(plan, ctx.procfd.get());  // needs the host's privileges
   int sp[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail("init", "", errno, "socketpair");
   Fd chan(sp[0]), childChan(sp[1]);

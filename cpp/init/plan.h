@@ -11,6 +11,7 @@
 
 #include "extras.h"
 #include "hooks.h"
+#include "mount_ext.h"
 #include "seccomp.h"
 
 namespace tsoci {
@@ -30,6 +31,7 @@ struct Mount {
   unsigned long remountFlags = 0;
   std::vector<unsigned long> propagationFlags;
   bool createFile = false;  // createAs == "file"
+  MountExt ext;             // recursiveAttrs, idmap (mount_ext.cc)
 };
 
 struct Device {

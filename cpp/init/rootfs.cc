@@ -13,6 +13,7 @@
 
 #include "devices.h"
 #include "hooks.h"
+#include "mount_ext.h"
 #include "mount_sources.h"
 #include "errors.h"
 #include "fault.h"
@@ -83,9 +84,10 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   const char* type = (m.type == "bind" || m.type.empty()) ? nullptr : m.type.c_str();
   const char* data = m.data.empty() ? nullptr : m.data.c_str();
   // a bind source opened by stage0 (user namespace): mounted through its fd
-  if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
+  if (m.ext.idmap) attach_idmapped_mount(m, dst.get(), root.where(m.destination));
+  else if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
     fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
-  if (!m.remountFlags && m.propagationFlags.empty()) return;
+  if (!m.remountFlags && m.propagationFlags.empty() && !m.ext.hasRecursiveAttrs) return;
 
   // dst still names the covered directory: re-resolve to reach the new mount's root.
   Fd top = open_in_root(root, m.destination, Create::None, "mount");
@@ -97,6 +99,7 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   for (unsigned long p : m.propagationFlags)
     if (mount("", target.c_str(), nullptr, p, nullptr) < 0)
       fail("mount", m.destination, errno, "set propagation of " + root.where(m.destination));
+  apply_recursive_attrs(m, top.get(), root.where(m.destination));  // rro, rnosuid, … (AT_RECURSIVE)
 }
 
 // pivot_root fails if the rootfs' parent mount is shared, and a shared parent would

@@ -22,7 +22,7 @@ export const OCI_VERSION_MAX = '1.3.0';
 export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
 /** Mount options that are not MS_* flags or propagation: handled by the planner and tsoci-init. */
-export const EXTENSION_MOUNT_OPTIONS: string[] = [];
+export const EXTENSION_MOUNT_OPTIONS: string[] = ['idmap', 'ridmap'];
 
 /** Namespace types tsoci creates and joins (src/plan/namespaces.ts). */
 export const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];
@@ -54,7 +54,7 @@ export const IMPLEMENTED = {
   /** process.selinuxLabel / linux.mountLabel */
   selinux: false,
   /** mounts[].uidMappings/gidMappings, idmap/ridmap (cpp/init/mount_ext.cc) */
-  idmap: false,
+  idmap: true,
   /** linux.netDevices (src/container/netdevices.ts) */
   netDevices: false,
   /** linux.memoryPolicy (cpp/init/mempolicy.cc) */

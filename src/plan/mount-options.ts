@@ -75,9 +75,9 @@ export const MOUNT_FLAG_OPTIONS: Readonly<Record<string, FlagOption>> = Object.f
 
 /**
  * Recursive attribute options (runtime-spec 1.1: applied with mount_setattr(2) and
- * AT_RECURSIVE). The LaunchPlan has no field for mount_setattr yet, so they are mapped onto
- * the equivalent MS_* flag: exact for a fresh (non-bind) mount, which has no submounts;
- * for a bind mount they become part of remountFlags and apply to the top mount only.
+ * AT_RECURSIVE). They also set the equivalent MS_* flag: exact for a fresh (non-bind) mount,
+ * which has no submounts, and the top mount of a bind; mount-ext.ts turns them into
+ * PlannedMount.recursiveAttrs for the submounts of a bind.
  */
 export const RECURSIVE_FLAG_OPTIONS: Readonly<Record<string, FlagOption>> = Object.freeze({
   rro: { clear: false, flag: MS_RDONLY },
@@ -171,8 +171,7 @@ export function parseMountOptions(options: readonly string[] | undefined, field 
     } else if (own.call(PROPAGATION_OPTIONS, o)) {
       out.propagation.push(PROPAGATION_OPTIONS[o]);
     } else if (o === 'idmap' || o === 'ridmap') {
-      // TODO(idmapped mounts): needs open_tree + mount_setattr(MOUNT_ATTR_IDMAP) with a user
-      // namespace built from mounts[].uidMappings/gidMappings; the plan has no field yet.
+      // id-mapped mount: planned by mount-ext.ts (PlannedMount.idmap)
       out.idmapRecursive = o === 'ridmap';
     } else if (o === 'tmpcopyup') {
       // TODO(tmpcopyup): runc extension (copy the directory's contents into the new tmpfs).

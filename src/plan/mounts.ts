@@ -52,8 +52,8 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
       type: 'bind',
       flags: MS_BIND | (opts.flags & MS_REC),
       data: opts.data.join(','),
-      // TODO(recursive attrs): rro/rnosuid/… are folded into remountFlags and only apply to
-      // the top mount of an rbind until the plan carries mount_setattr(AT_RECURSIVE) attrs.
+      // rro/rnosuid/… are in remountFlags for the top mount; mount-ext.ts adds them as
+      // recursiveAttrs (mount_setattr AT_RECURSIVE) for the submounts of an rbind.
       remountFlags: opts.flags & ~BIND_ONLY,
       propagationFlags: opts.propagation,
       createAs: ctx.isDirectory(source) ? 'dir' : 'file',

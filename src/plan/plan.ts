@@ -15,6 +15,7 @@ import { addProcessExtras } from './extras';
 import { MS_PRIVATE, MS_REC, MS_SLAVE, propagationFlag } from './mount-options';
 import { cleanContainerPath } from './paths';
 import { planContainerHooks } from './hooks';
+import { addMountExtensions } from './mount-ext';
 
 /** Default propagation of "/" before the rootfs is set up. */
 export const DEFAULT_ROOTFS_PROPAGATION = MS_SLAVE | MS_REC;
@@ -85,6 +86,7 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   const nsPart = planNamespaces(spec, opts);
   const ns = namespaceFacts(nsPart.namespaces);
   const mounts = planMounts(spec.mounts, opts, ns);
+  addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings });
   const devMounted = mountsDev(mounts);
 
   const maskedPaths = cleanPathList(spec.linux?.maskedPaths, 'linux.maskedPaths');

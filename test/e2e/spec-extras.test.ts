@@ -68,6 +68,8 @@ describe('tsoci features', () => {
   test('mountOptions: every option the planner knows, nothing it does not', () => {
     const known = [...Object.keys(MOUNT_FLAG_OPTIONS), ...Object.keys(RECURSIVE_FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS)];
     for (const o of known) expect(f.mountOptions).toContain(o);
+    expect(f.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap', 'rro', 'rnosuid', 'rrw']));
+    expect(f.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
     // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
     expect(f.mountOptions).not.toContain('tmpcopyup');
     expect(f.mountOptions).not.toContain('acl');
@@ -207,5 +209,132 @@ describe('mounts: relative destinations (runtime-spec 1.2)', () => {
   });
 });
 
-// used by later sections
-void execFileSync;
+describe('mounts: id-mapped binds (mount_setattr MOUNT_ATTR_IDMAP)', () => {
+  let src: string;
+  beforeEach(() => {
+    src = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bundle-idmap-'));
+    fs.chmodSync(src, 0o755);
+    fs.writeFileSync(path.join(src, 'file'), 'x');
+    fs.chownSync(path.join(src, 'file'), 1000, 1000);
+  });
+  afterEach(() => fs.rmSync(src, { recursive: true, force: true }));
+
+  test('a file owned by host uid 1000 appears owned by the mapped uid inside; the host file is unchanged', () => {
+    const r = runScript('stat -c %u:%g /mnt/idm/file; stat -c %u:%g /mnt/plain/file; grep " /mnt/idm " /proc/self/mountinfo', (s) => {
+      s.mounts.push({ destination: '/mnt/idm', type: 'bind', source: src, options: ['bind', 'idmap'],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }] });
+      s.mounts.push({ destination: '/mnt/plain', type: 'bind', source: src, options: ['bind'] });
+    });
+    expect(r.stderr).toBe('');
+    const [idm, plain, info] = r.stdout.trim().split('\n');
+    expect(idm).toBe('101000:201000');
+    expect(plain).toBe('1000:1000');
+    expect(info).toMatch(/\bidmapped\b/);
+    expect(fs.statSync(path.join(src, 'file'))).toMatchObject({ uid: 1000, gid: 1000 });
+  });
+
+  test('idmap without mappings uses the container user namespace maps: owners look as on the host', () => {
+    const r = runScript('stat -c %u:%g /mnt/idm/file /mnt/plain/file; id -u', (s) => {
+      s.linux.namespaces.push({ type: 'user' });
+      s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.mounts.push({ destination: '/mnt/idm', type: 'bind', source: src, options: ['bind', 'idmap'] });
+      s.mounts.push({ destination: '/mnt/plain', type: 'bind', source: src, options: ['bind'] });
+    }, (bundle) => execFileSync('chown', ['-R', '100000:100000', path.join(bundle, 'rootfs')]));
+    expect(r.stderr).toBe('');
+    // without the idmap, host uid 1000 has no mapping in the container: the overflow id
+    expect(r.stdout).toBe('1000:1000\n65534:65534\n0\n');
+  });
+
+  test('ridmap maps the submounts of an rbind too; idmap only the top', () => {
+    const sub = path.join(src, 'sub');
+    fs.mkdirSync(sub);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', sub]);
+    try {
+      fs.writeFileSync(path.join(sub, 'f'), 'y');
+      fs.chownSync(path.join(sub, 'f'), 1000, 1000);
+      const maps = { uidMappings: [{ containerID: 1000, hostID: 3000, size: 1 }], gidMappings: [{ containerID: 1000, hostID: 3000, size: 1 }] };
+      const r = runScript('stat -c %u /mnt/r/file /mnt/r/sub/f /mnt/i/file /mnt/i/sub/f', (s) => {
+        s.mounts.push({ destination: '/mnt/r', type: 'bind', source: src, options: ['rbind', 'ridmap'], ...maps });
+        s.mounts.push({ destination: '/mnt/i', type: 'bind', source: src, options: ['rbind', 'idmap'], ...maps });
+      });
+      expect(r.stderr).toBe('');
+      // tmpfs supports idmapped mounts since Linux 6.3
+      expect(r.stdout.trim().split('\n')).toEqual(['3000', '3000', '3000', '1000']);
+    } finally {
+      execFileSync('umount', ['-l', sub]);
+    }
+  });
+
+  test.each([
+    ['idmap on a non-bind mount', (s: any) => s.mounts.push({ destination: '/mnt/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }), 'id-mapped mounts are only supported for bind mounts'],
+    ['idmap without mappings and without a user namespace', (s: any) => s.mounts.push({ destination: '/mnt/t', type: 'bind', source: '/tmp', options: ['bind', 'idmap'] }), "needs the container's user namespace mappings"],
+  ])('%s is an error; nothing is left behind', (_name, edit, message) => {
+    const spec = testSpec(['true']);
+    edit(spec);
+    const bundle = makeBundle(spec);
+    const id = uniqueId('idmaperr');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(leftovers(before, id, bundle)).toEqual([]);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});
+
+describe('mounts: recursive attributes (mount_setattr AT_RECURSIVE)', () => {
+  let src: string;
+  let sub: string;
+  beforeAll(() => {
+    src = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bundle-rattr-'));
+    fs.chmodSync(src, 0o755);
+    sub = path.join(src, 'sub');
+    fs.mkdirSync(sub);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', sub]);
+  });
+  afterAll(() => {
+    execFileSync('umount', ['-l', sub]);
+    fs.rmSync(src, { recursive: true, force: true });
+  });
+  const opts = (mp: string, out: string) => out.split('\n').find((l) => l.split(' ')[4] === mp)?.split(' ')[5] ?? '';
+
+  test('rro on an rbind makes the submounts read-only too; ro only the top', () => {
+    const r = runScript('for d in /mnt/rro /mnt/rro/sub /mnt/ro /mnt/ro/sub; do touch $d/x 2>/dev/null && echo $d:rw || echo $d:ro; done; cat /proc/self/mountinfo', (s) => {
+      s.mounts.push({ destination: '/mnt/rro', type: 'bind', source: src, options: ['rbind', 'rro'] });
+      s.mounts.push({ destination: '/mnt/ro', type: 'bind', source: src, options: ['rbind', 'ro'] });
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('/mnt/rro:ro\n/mnt/rro/sub:ro\n/mnt/ro:ro\n/mnt/ro/sub:rw\n');
+    expect(opts('/mnt/rro/sub', r.stdout)).toMatch(/^ro,/);
+    expect(opts('/mnt/ro/sub', r.stdout)).toMatch(/^rw,/);
+    fs.rmSync(path.join(sub, 'x'), { force: true });
+  });
+
+  test('rnosuid, rnodev, rnoexec, rnoatime reach the submounts', () => {
+    const r = runScript('cat /proc/self/mountinfo', (s) => {
+      s.mounts.push({ destination: '/mnt/r', type: 'bind', source: src, options: ['rbind', 'rnosuid', 'rnodev', 'rnoexec', 'rnoatime'] });
+    });
+    expect(r.stderr).toBe('');
+    const o = opts('/mnt/r/sub', r.stdout).split(',');
+    expect(o).toEqual(expect.arrayContaining(['nosuid', 'nodev', 'noexec', 'noatime']));
+  });
+
+  test('rrw clears a read-only submount; rexec after rnoexec wins', () => {
+    execFileSync('mount', ['-o', 'remount,bind,ro', sub]); // the mount, not the tmpfs superblock
+    try {
+      const r = runScript('touch /mnt/r/sub/x && echo writable; cat /proc/self/mountinfo', (s) => {
+        s.mounts.push({ destination: '/mnt/r', type: 'bind', source: src, options: ['rbind', 'rnoexec', 'rexec', 'rrw'] });
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('writable\n');
+      expect(opts('/mnt/r/sub', r.stdout).split(',')).not.toContain('noexec');
+    } finally {
+      execFileSync('mount', ['-o', 'remount,bind,rw', sub]);
+      fs.rmSync(path.join(sub, 'x'), { force: true });
+    }
+  });
+});

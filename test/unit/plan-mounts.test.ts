@@ -129,7 +129,9 @@ describe('each mount option (tmpfs)', () => {
   });
 
   test('idmap, ridmap and tmpcopyup are recognised and kept out of data', () => {
-    const m = one({ destination: '/t', type: 'tmpfs', options: ['idmap', 'size=1m', 'ridmap', 'tmpcopyup'] });
+    // (id-mapped mounts must be binds: see plan-mount-ext.test.ts)
+    const maps = [{ containerID: 0, hostID: 1000, size: 1 }];
+    const m = one({ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'idmap', 'size=1m', 'ridmap', 'tmpcopyup'], uidMappings: maps, gidMappings: maps });
     expect(m.data).toBe('size=1m');
     expect(MO.parseMountOptions(['idmap']).idmapRecursive).toBe(false);
     expect(MO.parseMountOptions(['ridmap']).idmapRecursive).toBe(true);
