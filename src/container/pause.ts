@@ -1,4 +1,4 @@
-import { freezeCgroups, isFrozen, thawCgroups } from '../cgroups';
+import { freezeCgroups, thawCgroups } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { checkId } from '../state/paths';
 import { TsociError } from '../util/errors';
@@ -14,8 +14,7 @@ export function pause(opts: GlobalOptions & { id: string }): void {
   cdir.lock();
   try {
     const status = liveStatus(cdir, state);
-    const frozen = !!state.cgroupPaths && isFrozen(state.cgroupPaths);
-    if ((status !== 'running' && status !== 'created') || frozen) throw new TsociError('container not running');
+    if (status !== 'running' && status !== 'created') throw new TsociError('container not running');
     if (!state.cgroupPaths || Object.keys(state.cgroupPaths).length === 0) {
       throw new TsociError('cgroup: cannot pause: the container has no cgroup');
     }
@@ -31,10 +30,8 @@ export function resume(opts: GlobalOptions & { id: string }): void {
   const { cdir, state } = openContainer(opts.root, opts.id);
   cdir.lock();
   try {
-    const status = liveStatus(cdir, state);
-    // a created container can be paused too; state still reports it as created
-    const pausedCreated = status === 'created' && !!state.cgroupPaths && isFrozen(state.cgroupPaths);
-    if (status !== 'paused' && !pausedCreated) throw new TsociError('container not paused');
+    // a paused created container goes back to created
+    if (liveStatus(cdir, state) !== 'paused') throw new TsociError('container not paused');
     thawCgroups(state.cgroupPaths!);
   } finally {
     cdir.release();

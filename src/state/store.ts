@@ -139,8 +139,9 @@ export class ContainerDir {
 export function liveStatus(cdir: ContainerDir, st: StoredState): Status {
   if (st.phase === 'creating') return cdir.isLockedByOther() ? 'creating' : 'stopped';
   if (!isSameProcessAlive(st.pid, st.initStartTime)) return 'stopped';
-  if (fs.existsSync(cdir.fifoPath)) return 'created';
+  // frozen first, like runc: a created container can be paused too
   if (st.cgroupPaths && isFrozen(st.cgroupPaths)) return 'paused';
+  if (fs.existsSync(cdir.fifoPath)) return 'created';
   return 'running';
 }
 

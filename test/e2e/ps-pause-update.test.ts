@@ -122,13 +122,20 @@ describe('pause / resume', () => {
     }
   });
 
-  test('pause of a stopped container, resume of a created one; SIGKILL ends a paused container; delete --force of a paused one is quick', () => {
+  test('pause/resume of a created container, of a stopped one; SIGKILL ends a paused container; delete --force of a paused one is quick', () => {
     const bundle = makeBundle(testSpec(['sleep', '600']));
     try {
       const id = uniqueId('pz');
       expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
       expect(tsoci(['resume', id]).stderr).toContain('container not paused');
+      // a created container can be paused (state: paused, start refused) and resumed (created again)
+      expect(tsoci(['pause', id]).stderr).toBe('');
+      expect(stateOf(id).status).toBe('paused');
+      expect(tsoci(['start', id]).stderr).toContain('cannot start a container that is paused');
+      expect(tsoci(['resume', id]).stderr).toBe('');
+      expect(stateOf(id).status).toBe('created');
       expect(tsoci(['start', id]).status).toBe(0);
+      expect(stateOf(id).status).toBe('running');
       expect(tsoci(['pause', id]).status).toBe(0);
       expect(tsoci(['kill', id, 'KILL']).status).toBe(0);
       waitFor(() => stateOf(id).status === 'stopped', 5000);
