@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cwd_check.h"
 #include "errors.h"
 #include "fd.h"
 #include "seccomp.h"
@@ -140,13 +141,16 @@ void setup_process(const Plan& plan, int procfd) {
   // error try again as the container user.
   bool chdirDone = false;
   if (!p.cwd.empty()) {
-    if (chdir(p.cwd.c_str()) == 0) chdirDone = true;
-    else if (errno != EACCES && errno != EPERM) chdir_or_fail(p.cwd, errno);
+    if (chdir(p.cwd.c_str()) == 0) {
+      chdirDone = true;
+      ensure_cwd_inside_root(p.cwd);  // CVE-2024-21626
+    } else if (errno != EACCES && errno != EPERM) chdir_or_fail(p.cwd, errno);
   }
   // without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the uid/caps switch (runc)
   if (!p.noNewPrivileges) seccomp_load(plan, procfd);
   set_credentials(plan);
   if (!chdirDone && !p.cwd.empty() && chdir(p.cwd.c_str()) < 0) chdir_or_fail(p.cwd, errno);
+  if (!chdirDone && !p.cwd.empty()) ensure_cwd_inside_root(p.cwd);
   if (p.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail("noNewPrivileges", "", errno, "prctl PR_SET_NO_NEW_PRIVS");
 }
