@@ -21,6 +21,8 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   define: { TSOCI_VERSION: JSON.stringify(pkg.version), TSOCI_COMMIT: JSON.stringify(commit) },
+  // vm.Script (bin/tsoci's code cache loader) has no dynamic import: turn import() into require
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
 
