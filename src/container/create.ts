@@ -17,6 +17,7 @@ import { runHooks } from './hooks';
 import { destroy } from './destroy';
 import { hostLsmFacts } from './host-lsm';
 import { poststopAfterFailedCreate } from './start-hooks';
+import { checkNetDevices, moveNetDevices } from './netdevices';
 import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
 import { prepareSeccomp } from '../seccomp';
@@ -37,6 +38,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   const bundle = path.resolve(opts.bundle);
   const spec = loadSpec(bundle);
   if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
+  checkNetDevices(spec);
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   const state: StoredState = {
@@ -95,6 +97,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);
+        moveNetDevices(spec, pid); // the container's network namespace exists now
         faultPoint('create:pid');
       },
       onHooks: async (pid) => {

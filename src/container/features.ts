@@ -56,7 +56,7 @@ export const IMPLEMENTED = {
   /** mounts[].uidMappings/gidMappings, idmap/ridmap (cpp/init/mount_ext.cc) */
   idmap: true,
   /** linux.netDevices (src/container/netdevices.ts) */
-  netDevices: false,
+  netDevices: true,
   /** linux.memoryPolicy (cpp/init/mempolicy.cc) */
   memoryPolicy: false,
   /** linux.intelRdt through resctrl (src/container/intelrdt.ts) */

@@ -70,6 +70,7 @@ describe('tsoci features', () => {
     for (const o of known) expect(f.mountOptions).toContain(o);
     expect(f.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap', 'rro', 'rnosuid', 'rrw']));
     expect(f.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
+    expect(f.linux.netDevices).toEqual({ enabled: true });
     // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
     expect(f.mountOptions).not.toContain('tmpcopyup');
     expect(f.mountOptions).not.toContain('acl');
@@ -335,6 +336,118 @@ describe('mounts: recursive attributes (mount_setattr AT_RECURSIVE)', () => {
     } finally {
       execFileSync('mount', ['-o', 'remount,bind,rw', sub]);
       fs.rmSync(path.join(sub, 'x'), { force: true });
+    }
+  });
+});
+
+describe('linux.netDevices (veth pairs: this kernel has no dummy module)', () => {
+  const pairs: string[] = [];
+  function vethPair(): [string, string] {
+    const r = Math.random().toString(36).slice(2, 7);
+    const [a, b] = [`tsa${r}`, `tsb${r}`];
+    execFileSync('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    pairs.push(a, b);
+    return [a, b];
+  }
+  const hostHas = (dev: string) => {
+    try {
+      execFileSync('ip', ['link', 'show', 'dev', dev], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const withIp = (bundle: string) => fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/ip'));
+  afterEach(() => {
+    for (const d of pairs.splice(0)) if (hostHas(d)) execFileSync('ip', ['link', 'del', d]);
+  });
+
+  test('moved in renamed, up, permanent global addresses kept; gone with the namespace at delete (veth)', () => {
+    const [a, b] = vethPair();
+    execFileSync('ip', ['addr', 'add', '10.251.7.1/24', 'dev', a]);
+    execFileSync('ip', ['addr', 'add', '10.251.8.1/24', 'dev', a, 'valid_lft', '100', 'preferred_lft', '100']);
+    const spec = testSpec(['sh', '-c', 'ip -o addr show dev ctr0; ip -o link show dev ctr0; sleep 600']);
+    spec.linux.netDevices = { [a]: { name: 'ctr0' } };
+    const bundle = makeBundle(spec);
+    withIp(bundle);
+    const id = uniqueId('netdev');
+    const out = path.join(bundle, 'out');
+    try {
+      const fd = fs.openSync(out, 'w');
+      // (the container's output goes to a file: tsoci() would wait for a pipe held open by it)
+      const c = require('child_process').spawnSync(path.join(__dirname, '../../bin/tsoci'), ['--root', TEST_ROOT, 'create', '--bundle', bundle, id], { stdio: ['ignore', fd, fd] });
+      fs.closeSync(fd);
+      expect(c.status).toBe(0);
+      expect(hostHas(a)).toBe(false); // moved
+      expect(hostHas(b)).toBe(true);
+      expect(tsoci(['start', id]).status).toBe(0);
+      const deadline = Date.now() + 5000;
+      while (!/ctr0.*<.*UP/.test(fs.readFileSync(out, 'utf8')) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      const text = fs.readFileSync(out, 'utf8');
+      expect(text).toMatch(/ctr0\s+inet 10\.251\.7\.1\/24/);
+      expect(text).not.toContain('10.251.8.1'); // a dynamic address is not permanent
+      expect(text).toMatch(/ctr0.*<[^>]*\bUP\b/);
+      expect(tsoci(['delete', '--force', id]).status).toBe(0);
+      // not moved back (the spec forbids it): the namespace is gone, and with it the veth pair
+      const end = Date.now() + 5000;
+      while (hostHas(b) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      expect(hostHas(a)).toBe(false);
+      expect(hostHas(b)).toBe(false);
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(bundle);
+    }
+  });
+
+  test('a name template (eth%d) lets the kernel pick the number; the host name is kept without name', () => {
+    const [a] = vethPair();
+    const [c] = vethPair();
+    const r = runScript('ip -o link show | cut -d: -f2 | cut -d@ -f1 | tr -d " " | sort | tr "\\n" " "', (s) => {
+      s.linux.netDevices = { [a]: { name: 'eth%d' }, [c]: {} };
+    }, withIp);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split(' ').sort()).toEqual([c, 'eth0', 'lo'].sort());
+  });
+
+  test.each([
+    ['a device that does not exist', () => ({ nosuchdev0: {} }), 'not found on the host'],
+    ['a name taken in the container (the first device goes back)', (a: string, c: string) => ({ [a]: { name: 'x0' }, [c]: { name: 'x0' } }), 'already exists in the container'],
+    ['an invalid name', (a: string) => ({ [a]: { name: 'a/b' } }), 'invalid network device name'],
+  ])('%s: create fails, nothing is left, the host keeps its devices', (_n, devices, message) => {
+    const [a] = vethPair();
+    const [c] = vethPair();
+    execFileSync('ip', ['addr', 'add', '10.251.9.1/24', 'dev', a]);
+    const spec = testSpec(['true']);
+    spec.linux.netDevices = (devices as (a: string, c: string) => object)(a, c);
+    const bundle = makeBundle(spec);
+    const id = uniqueId('netdeverr');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(leftovers(before, id, bundle)).toEqual([]);
+      expect(hostHas(a)).toBe(true);
+      expect(hostHas(c)).toBe(true);
+      expect(execFileSync('ip', ['-o', 'addr', 'show', 'dev', a], { encoding: 'utf8' })).toContain('10.251.9.1/24');
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+
+  test('without a network namespace of its own: an error before anything is created', () => {
+    const [a] = vethPair();
+    const spec = testSpec(['true']);
+    spec.linux.namespaces = spec.linux.namespaces.filter((n: any) => n.type !== 'network');
+    spec.linux.netDevices = { [a]: {} };
+    const bundle = makeBundle(spec);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, uniqueId('nonet')]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('linux.netDevices: the container has no network namespace of its own');
+      expect(hostHas(a)).toBe(true);
+    } finally {
+      removeBundle(bundle);
     }
   });
 });
