@@ -71,10 +71,14 @@ export function cgroupDirs(): Set<string> {
   return found;
 }
 
-/** Removes (deepest first) the cgroup directories that were not there before; returns what could not be removed. */
-export function removeNewCgroups(before: Set<string>): string[] {
+/**
+ * Removes (deepest first) the cgroup directories that were not there before and that
+ * `mine` says the client made (other suites may be creating cgroups meanwhile); returns
+ * what could not be removed.
+ */
+export function removeNewCgroups(before: Set<string>, mine: (dir: string) => boolean): string[] {
   const stuck: string[] = [];
-  const fresh = [...cgroupDirs()].filter((d) => !before.has(d)).sort((a, b) => b.length - a.length);
+  const fresh = [...cgroupDirs()].filter((d) => !before.has(d) && mine(d)).sort((a, b) => b.length - a.length);
   for (const d of fresh) {
     try {
       fs.rmdirSync(d);
