@@ -5,6 +5,7 @@ import type { LaunchPlan } from '../plan/launch-plan';
 import { TsociError } from '../util/errors';
 import { faultEnv } from '../util/fault';
 import { SyncChannel } from './sync-channel';
+import { reapOrphanedInits } from './orphans';
 
 export interface LaunchCallbacks {
   /** stage0 exists and blocks reading its plan: put it into the container's cgroups now */
@@ -74,6 +75,7 @@ export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promis
     stage0.kill('SIGKILL');
     await exited;
     if (pid) native().reapChild(pid);
+    reapOrphanedInits(); // e.g. a stage1 that reported an error and exited as stage0 was killed
     throw err;
   }
   channel.close();

@@ -218,7 +218,7 @@ describe('the compiled-filter cache', () => {
 });
 
 describe('the compiled-filter cache under concurrency', () => {
-  test('six concurrent runs of a new profile: all succeed, one complete cache file, no temp files', async () => {
+  test('six concurrent creates of a new profile: all succeed, one complete cache file, no temp files', async () => {
     const podman = JSON.parse(fs.readFileSync(path.join(REPO, 'bench/podman-seccomp.json'), 'utf8'));
     podman.syscalls.push({ names: [`tsoci_concurrent_${process.pid}_${Date.now()}`], action: 'SCMP_ACT_ALLOW' });
     const before = new Set(fs.existsSync(CACHE) ? fs.readdirSync(CACHE) : []);
@@ -226,8 +226,10 @@ describe('the compiled-filter cache under concurrency', () => {
     spec.linux.seccomp = podman;
     const bundle = makeBundle(spec);
     try {
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => tsociAsync(['run', '--bundle', bundle, uniqueId(`conc${i}`)])));
+      const ids = Array.from({ length: 6 }, (_, i) => uniqueId(`conc${i}`));
+      const results = await Promise.all(ids.map((id) => tsociAsync(['create', '--bundle', bundle, id])));
       for (const r of results) expect(r).toMatchObject({ status: 0, stderr: '' });
+      for (const id of ids) expect(tsoci(['delete', '--force', id]).status).toBe(0);
     } finally {
       removeBundle(bundle);
     }
