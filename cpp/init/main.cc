@@ -36,6 +36,7 @@
 #include "plan.h"
 #include "process.h"
 #include "rootfs.h"
+#include "stage0_signals.h"
 #include "sched.h"
 #include "seccomp.h"
 #include "sync.h"
@@ -114,10 +115,11 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   else terminal();
   apply_scheduling(plan);                       // personality, sched_setattr, ioprio (still root)
   apply_lsm_labels(plan, ctx.procfd.get());     // AppArmor/SELinux exec attrs, before the uid switch
-  setup_process(plan, ctx.procfd.get());
+  std::string path = setup_process(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("process");
-  std::string path = find_executable(plan.process);
+  if (path.empty()) path = find_executable(plan.process);
   apply_final_affinity(plan);  // before seccomp and "ready" (an error is still reported)
+  apply_memory_policy(plan.memoryPolicy);  // kept across execve
   // like runc: with no_new_privs the filter goes in as late as errors can still be reported
   if (plan.process.noNewPrivileges) seccomp_load(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("ready");
@@ -232,6 +234,7 @@ int stage0(const Plan& plan, Sync& sync) {
     run_stage(sync, [&] { stage1(ctx, std::move(childChan)); });
   }
   childChan.reset();
+  if (plan.foreground) stage0_ignore_group_signals();  // survive the caller's Ctrl-C / hangup
   ctx.console.reset();  // only stage2 uses it: the receiver sees EOF once the master is sent
 
   pid_t s2 = -1;

@@ -132,7 +132,8 @@ void reset_signals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-void setup_process(const Plan& plan, int procfd) {
+std::string setup_process(const Plan& plan, int procfd) {
+  std::string execPath;
   const Process& p = plan.process;
   if (p.oomScoreAdj) set_oom_score_adj(procfd, *p.oomScoreAdj);
   set_rlimits(p);
@@ -146,13 +147,19 @@ void setup_process(const Plan& plan, int procfd) {
       ensure_cwd_inside_root(p.cwd);  // CVE-2024-21626
     } else if (errno != EACCES && errno != EPERM) chdir_or_fail(p.cwd, errno);
   }
-  // without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the uid/caps switch (runc)
-  if (!p.noNewPrivileges) seccomp_load(plan, procfd);
+  // without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the uid/caps switch
+  // (runc). Look the executable up first: the profile may deny what the lookup uses
+  // (faccessat2, newer than many profiles), and glibc only falls back on ENOSYS.
+  if (!p.noNewPrivileges && plan.seccomp.present) {
+    execPath = find_executable(p);
+    seccomp_load(plan, procfd);
+  }
   set_credentials(plan);
   if (!chdirDone && !p.cwd.empty() && chdir(p.cwd.c_str()) < 0) chdir_or_fail(p.cwd, errno);
   if (!chdirDone && !p.cwd.empty()) ensure_cwd_inside_root(p.cwd);
   if (p.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail("noNewPrivileges", "", errno, "prctl PR_SET_NO_NEW_PRIVS");
+  return execPath;
 }
 
 std::string find_executable(const Process& proc) {

@@ -10,7 +10,10 @@ namespace tsoci {
 void reset_signals();
 
 // oom_score_adj, rlimits, umask, cwd, groups/uid/gid, capabilities, no_new_privs.
-void setup_process(const Plan& plan, int procfd);
+// Rlimits, umask, cwd, credentials, capabilities, no_new_privs (and seccomp when the
+// process keeps privileges). Returns the executable's path when it had to be looked up
+// before the filter went in (empty otherwise: the caller looks it up).
+std::string setup_process(const Plan& plan, int procfd);
 
 // Resolves args[0] in the container the way Go's exec.LookPath does, with the
 // error phrases podman/containerd match.

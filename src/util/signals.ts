@@ -15,7 +15,8 @@ export function parseSignal(text: string): number {
   const s = String(text).trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n >= 1 && n <= SIGRTMAX) return n;
+    // 0 checks that the process exists (runc accepts it too)
+    if (n >= 0 && n <= SIGRTMAX) return n;
     throw new TsociError(`invalid signal "${text}": out of range`);
   }
   const name = s.toUpperCase().replace(/^SIG/, '');
