@@ -45,7 +45,11 @@ export function releaseInit(cdir: ContainerDir, state: StoredState): void {
       if (n === 1) break;
       // n === 0 (no writer yet) or EAGAIN: the init is between its open and its write
       // (running startContainer hooks, which may take up to their timeouts: no limit then)
-      if (!isSameProcessAlive(state.pid, state.initStartTime)) throw new TsociError('cannot start a container that has stopped');
+      if (!isSameProcessAlive(state.pid, state.initStartTime)) {
+        // the init may have written its byte, exec'd and exited since the read above
+        if (readOnce(fd, buf) === 1) break;
+        throw new TsociError('cannot start a container that has stopped');
+      }
       if (spins > 10000 && !writerOpen) throw new TsociError(`start: the container's init did not answer on ${cdir.fifoPath}`);
       Atomics.wait(sleeper, 0, 0, spins < 100 ? 0.1 : 1);
     }
@@ -78,4 +82,12 @@ function readFifoMessage(fd: number): string {
     }
   }
   return Buffer.concat(chunks).toString('utf8').split('\n')[0] || 'a startContainer hook failed';
+}
+
+function readOnce(fd: number, buf: Buffer): number {
+  try {
+    return fs.readSync(fd, buf, 0, 1, null);
+  } catch {
+    return 0;
+  }
 }
