@@ -15,6 +15,7 @@ struct SeccompPlan {
   std::string bpf;  // decoded struct sock_filter[] (size a multiple of 8)
   uint32_t flags = 0;  // SECCOMP_FILTER_FLAG_*; NEW_LISTENER when listenerPath is set
   std::string listenerPath, listenerState;
+  explicit operator bool() const { return present; }
 };
 
 // Reads plan.seccomp (base64 decoded and checked here, before anything forks).

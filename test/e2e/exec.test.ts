@@ -169,11 +169,27 @@ describe('exec into a running container', () => {
   });
 
   test('a command that does not exist: runc\'s message, nothing left running in the container', () => {
-    const before = containerPs(id).length;
+    // host pids in the container's PID namespace (earlier tests' stragglers may still go away)
+    const pidNs = fs.readlinkSync(`/proc/${initPid}/ns/pid`);
+    const inContainer = () => new Set(fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readlinkSync(`/proc/${p}/ns/pid`) === pidNs;
+      } catch {
+        return false;
+      }
+    }));
+    const before = inContainer();
     const r = tsoci(['exec', id, 'no-such-command']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
-    expect(containerPs(id).length).toBe(before);
+    expect([...inContainer()].filter((p) => !before.has(p))).toEqual([]);
+    expect(fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tsoci-init' && fs.readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(id);
+      } catch {
+        return false;
+      }
+    })).toEqual([]);
   });
 });
 
