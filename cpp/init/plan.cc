@@ -148,6 +148,7 @@ Plan parse_plan(const std::string& line) {
     parse_extras(j, p.extras);
     parse_seccomp(j, p.seccomp);
     if (j.contains("containerHooks")) p.containerHooks = parse_container_hooks(j.at("containerHooks"));
+    parse_memory_policy(j, p.memoryPolicy);
   } catch (const json::exception& e) {
     fail_msg("plan", "", EINVAL, std::string("invalid launch plan: ") + e.what());
   }

@@ -12,6 +12,7 @@
 #include "extras.h"
 #include "hooks.h"
 #include "mount_ext.h"
+#include "mempolicy.h"
 #include "seccomp.h"
 
 namespace tsoci {
@@ -98,6 +99,7 @@ struct Plan {
   int execTargetPid = 0;
   bool pauseForHooks = false;
   ContainerHooks containerHooks;  // createContainer/startContainer (hooks.cc)
+  std::optional<MemoryPolicy> memoryPolicy;  // mempolicy.cc
   ProcessExtras extras;  // console size, scheduling, affinity, personality, LSM (extras.cc)
   SeccompPlan seccomp;   // compiled filter + notify listener (seccomp.cc)
 

@@ -18,6 +18,7 @@ import { destroy } from './destroy';
 import { hostLsmFacts } from './host-lsm';
 import { poststopAfterFailedCreate } from './start-hooks';
 import { checkNetDevices, moveNetDevices } from './netdevices';
+import { checkIntelRdt, setupIntelRdt } from './intelrdt';
 import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
 import { prepareSeccomp } from '../seccomp';
@@ -39,6 +40,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   const spec = loadSpec(bundle);
   if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
   checkNetDevices(spec);
+  checkIntelRdt(spec);
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   const state: StoredState = {
@@ -98,6 +100,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         state.pid = pid;
         cdir.write(state);
         moveNetDevices(spec, pid); // the container's network namespace exists now
+        setupIntelRdt(spec, opts.id, pid, cdir.dir);
         faultPoint('create:pid');
       },
       onHooks: async (pid) => {

@@ -1,4 +1,5 @@
 import { native } from '../native';
+import { removeIntelRdt } from './intelrdt';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { removeCgroups, killCgroup } from '../cgroups';
@@ -23,5 +24,6 @@ export async function destroy(cdir: ContainerDir, state: StoredState): Promise<v
     removeCgroups(state.cgroupPaths);
     faultPoint('destroy:cgroups');
   }
+  removeIntelRdt(cdir.dir); // the CLOS and monitoring groups create made
   cdir.remove();
 }

@@ -58,9 +58,9 @@ export const IMPLEMENTED = {
   /** linux.netDevices (src/container/netdevices.ts) */
   netDevices: true,
   /** linux.memoryPolicy (cpp/init/mempolicy.cc) */
-  memoryPolicy: false,
+  memoryPolicy: true,
   /** linux.intelRdt through resctrl (src/container/intelrdt.ts) */
-  intelRdt: false,
+  intelRdt: true,
 };
 
 export const MEMORY_POLICY_MODES = ['MPOL_DEFAULT', 'MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY', 'MPOL_LOCAL'];

@@ -199,6 +199,8 @@ export interface LaunchPlan {
     /** the container-process-state JSON to send with the fd; "pid" is filled in by the init */
     listenerState?: string;
   };
+  /** linux.memoryPolicy: set_mempolicy(2) just before execve; mode MPOL_*, nodes "0-3,7", flags MPOL_F_* */
+  memoryPolicy?: { mode: number; nodes: string; flags: number };
   /** hooks run by tsoci-init in the container's namespaces, with the state JSON on stdin */
   containerHooks?: { createContainer: PlannedHook[]; startContainer: PlannedHook[]; stateJson: string };
 }

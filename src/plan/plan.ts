@@ -16,6 +16,7 @@ import { MS_PRIVATE, MS_REC, MS_SLAVE, propagationFlag } from './mount-options';
 import { cleanContainerPath } from './paths';
 import { planContainerHooks } from './hooks';
 import { addMountExtensions } from './mount-ext';
+import { planMemoryPolicy } from './mempolicy';
 
 /** Default propagation of "/" before the rootfs is set up. */
 export const DEFAULT_ROOTFS_PROPAGATION = MS_SLAVE | MS_REC;
@@ -121,6 +122,8 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
   const containerHooks = planContainerHooks(spec, opts.containerId, opts.bundle);
   if (containerHooks) plan.containerHooks = containerHooks;
+  const memoryPolicy = planMemoryPolicy(spec.linux?.memoryPolicy);
+  if (memoryPolicy) plan.memoryPolicy = memoryPolicy;
   addProcessExtras(plan, spec.process as Process, spec, opts);
   return plan;
 }

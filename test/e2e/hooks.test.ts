@@ -47,7 +47,8 @@ function readLog(file: string): Entry[] {
  */
 function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
   let left: string[] = [];
-  for (let i = 0; i < 50; i++) {
+  // (a detached init that died is re-parented to the host's PID 1, which may reap it late)
+  for (let i = 0; i < 250; i++) {
     left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
     if (left.length === 0) break;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);

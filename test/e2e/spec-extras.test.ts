@@ -21,7 +21,8 @@ const enumOf = (name: string): string[] => defsLinux[name].enum;
 /** What this container left behind (only items naming it: other work may run on the host). */
 function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
   let left: string[] = [];
-  for (let i = 0; i < 50; i++) {
+  // (a detached init that died is re-parented to the host's PID 1, which may reap it late)
+  for (let i = 0; i < 250; i++) {
     left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
     if (left.length === 0) break;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
@@ -71,6 +72,9 @@ describe('tsoci features', () => {
     expect(f.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap', 'rro', 'rnosuid', 'rrw']));
     expect(f.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
     expect(f.linux.netDevices).toEqual({ enabled: true });
+    expect(f.linux.intelRdt).toEqual({ enabled: true, schemata: true, monitoring: true });
+    expect([...f.linux.memoryPolicy.modes].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.mode.enum].sort());
+    expect([...f.linux.memoryPolicy.flags].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.flags.items.enum].sort());
     // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
     expect(f.mountOptions).not.toContain('tmpcopyup');
     expect(f.mountOptions).not.toContain('acl');
@@ -446,6 +450,72 @@ describe('linux.netDevices (veth pairs: this kernel has no dummy module)', () =>
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('linux.netDevices: the container has no network namespace of its own');
       expect(hostHas(a)).toBe(true);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});
+
+describe('linux.memoryPolicy (set_mempolicy before execve; this host has NUMA node 0)', () => {
+  const policyLine = (out: string) => out.trim().split('\n')[0].split(' ')[1];
+  test.each([
+    [{ mode: 'MPOL_BIND', nodes: '0' }, 'bind:0'],
+    [{ mode: 'MPOL_INTERLEAVE', nodes: '0' }, 'interleave:0'],
+    [{ mode: 'MPOL_PREFERRED', nodes: '0' }, 'prefer:0'],
+    [{ mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] }, 'bind=static:0'],
+    [{ mode: 'MPOL_PREFERRED_MANY', nodes: '0' }, 'prefer (many):0'],
+    [{ mode: 'MPOL_LOCAL' }, 'local'],
+  ])('%j: the process (and what it execs) runs with it: numa_maps says %s', (mp, want) => {
+    // the task policy is what /proc/<pid>/numa_maps shows for mappings without their own
+    const r = runScript('head -1 /proc/self/numa_maps | cut -d" " -f2-3; grep Mems_allowed_list /proc/self/status', (s) => {
+      s.linux.memoryPolicy = mp;
+    });
+    expect(r.stderr).toBe('');
+    const first = r.stdout.split('\n')[0];
+    expect(want.includes(' ') ? first.startsWith(want) : policyLine(`x ${first}`) === want).toBe(true);
+  });
+
+  test('without memoryPolicy: default', () => {
+    const r = runScript('head -1 /proc/self/numa_maps | cut -d" " -f2');
+    expect(r.stdout.trim()).toBe('default');
+  });
+
+  test.each([
+    ['a node the host lacks (kernel EINVAL)', { mode: 'MPOL_BIND', nodes: '7' }, 'set_mempolicy(mode 2, nodes "7", flags 0): invalid argument'],
+    ['MPOL_BIND without nodes', { mode: 'MPOL_BIND' }, 'linux.memoryPolicy.nodes: MPOL_BIND needs at least one node'],
+    ['MPOL_DEFAULT with nodes', { mode: 'MPOL_DEFAULT', nodes: '0' }, 'MPOL_DEFAULT takes no nodes'],
+    ['a bad node list', { mode: 'MPOL_BIND', nodes: '0-x' }, 'invalid node list'],
+    ['static and relative together', { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_RELATIVE_NODES'] }, 'exclude each other'],
+  ])('%s: create fails, nothing is left', (_n, mp, message) => {
+    const spec = testSpec(['true']);
+    spec.linux.memoryPolicy = mp;
+    const bundle = makeBundle(spec);
+    const id = uniqueId('mpol');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(leftovers(before, id, bundle)).toEqual([]);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});
+
+describe('linux.intelRdt', () => {
+  test('this host has no resctrl: create fails with a clear error, nothing is left', () => {
+    expect(fs.existsSync('/sys/fs/resctrl/info')).toBe(false);
+    const spec = testSpec(['true']);
+    spec.linux.intelRdt = { closID: 'gold', l3CacheSchema: 'L3:0=ff', enableMonitoring: true };
+    const bundle = makeBundle(spec);
+    const id = uniqueId('rdt');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['create', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('linux.intelRdt: Intel RDT is not available on this host (no resctrl file system at /sys/fs/resctrl');
+      expect(leftovers(before, id, bundle)).toEqual([]);
     } finally {
       removeBundle(bundle);
     }
