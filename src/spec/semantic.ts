@@ -61,11 +61,13 @@ function checkProcess(spec: Spec, problems: string[]): void {
   }
 }
 
+const HOOK_KINDS = new Set(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+
 function checkHooks(spec: Spec, problems: string[]): void {
   const kinds = Object.entries(spec.hooks ?? {}) as [string, Hook[] | undefined][];
   for (const [kind, hooks] of kinds) {
     // an unknown key under hooks is ignored like any unknown field (the schema lets it through)
-    if (!Array.isArray(hooks)) continue;
+    if (!HOOK_KINDS.has(kind) || !Array.isArray(hooks)) continue;
     hooks.forEach((hook, i) => {
       if (!isAbsolute(hook.path)) problems.push(`hooks.${kind}[${i}].path "${hook.path}" must be an absolute path`);
     });
