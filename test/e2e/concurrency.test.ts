@@ -82,6 +82,26 @@ test('concurrent delete --force, kill, state and start on one container never co
   }
 }, 120000);
 
+test('create racing delete --force on the same id: the container ends up gone or whole', async () => {
+  for (let round = 0; round < 4 * SCALE; round++) {
+    const before = snapshot(TEST_ROOT);
+    const id = uniqueId('cd');
+    const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const [c, d] = await Promise.all([
+      tsociAsync(['create', '--bundle', bundle, id]),
+      delay(round * 25).then(() => tsociAsync(['delete', '--force', id])),
+    ]);
+    noStack(c);
+    noStack(d);
+    expect(d.status).toBe(0);
+    if (c.status !== 0) expect(c.stderr).toMatch(/does not exist|exited before it was ready|container init|no such file/);
+    const st = tsoci(['state', id]);
+    if (st.status === 0) expect(JSON.parse(st.stdout).status).toBe('created');
+    expect(tsoci(['delete', '--force', id]).status).toBe(0);
+    expect(settledDiff(before, TEST_ROOT, { mentioning: [id] })).toEqual([]);
+  }
+}, 60000);
+
 test('state.json is never seen half-written while create, start, kill, state and delete run', async () => {
   const rounds = 5 * SCALE;
   let reads = 0;

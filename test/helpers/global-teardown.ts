@@ -19,5 +19,5 @@ export default async function globalTeardown(): Promise<void> {
     process.stderr.write(`\nLEAK CHECK FAILED: ${msg}\n`);
     throw new Error(msg);
   }
-  process.stdout.write('\nleak check: no containers, mounts, init processes or cgroups left behind\n');
+  process.stdout.write('\nleak check: no containers, mounts, init or container processes, zombies, cgroups, state files or temp bundles left behind\n');
 }
