@@ -12,7 +12,7 @@ export interface HostSnapshot {
   mounts: string[];
   /** tsoci-init processes (argv0 or comm), any state but zombie */
   initProcs: string[];
-  /** processes in another mount namespace than the host's whose root is not "/": container payloads */
+  /** processes in another mount namespace than the host's: container payloads (and their inits) */
   containerProcs: string[];
   /** zombies, with their parent: something nobody reaped */
   zombies: string[];
@@ -100,11 +100,9 @@ function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombi
       initProcs.push(`${pid} ${readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim()} cg=${cgroupOf(pid)}`);
       continue;
     }
+    // (its root link reads "/" from here once pivoted: the mount namespace is what tells)
     const mnt = linkOr(`/proc/${pid}/ns/mnt`);
-    if (mnt && hostMnt && mnt !== hostMnt) {
-      const root = linkOr(`/proc/${pid}/root`);
-      if (root !== '/') containerProcs.push(`${pid} ${p.comm} root=${root} cg=${cgroupOf(pid)}`);
-    }
+    if (mnt && hostMnt && mnt !== hostMnt) containerProcs.push(`${pid} ${p.comm} ${mnt} cg=${cgroupOf(pid)}`);
   }
   return { initProcs, containerProcs, zombies };
 }
