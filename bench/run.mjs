@@ -28,13 +28,22 @@ const bundle = makeBundle(path.join(work, 'bundle'), ['/bin/true']);
 const bundleSeccomp = makeBundle(path.join(work, 'bundle-seccomp'), ['/bin/true'], podmanSeccomp());
 const bundleSleep = makeBundle(path.join(work, 'bundle-sleep'), ['/bin/sleep', '3600']);
 
+// Output goes to files: a created container inherits the runtime's stdio, and a pipe
+// would keep spawnSync waiting for as long as the container lives.
+const outFile = path.join(work, 'out');
+const errFile = path.join(work, 'err');
 function exec(rt, args, { allowFail = false } = {}) {
   const [bin, ...pre] = RUNTIMES[rt];
+  const out = fs.openSync(outFile, 'w');
+  const err = fs.openSync(errFile, 'w');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, [...pre, '--root', rootOf(rt), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(bin, [...pre, '--root', rootOf(rt), ...args], { stdio: ['ignore', out, err] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 && !allowFail) throw new Error(`${rt} ${args.join(' ')}: ${r.stderr || r.error}`);
-  return { ms, ok: r.status === 0, stdout: r.stdout };
+  fs.closeSync(out);
+  fs.closeSync(err);
+  const stdout = fs.readFileSync(outFile, 'utf8');
+  if (r.status !== 0 && !allowFail) throw new Error(`${rt} ${args.join(' ')}: ${fs.readFileSync(errFile, 'utf8') || r.error}`);
+  return { ms, ok: r.status === 0, stdout };
 }
 function timeCmd(argv) {
   const t0 = process.hrtime.bigint();
@@ -142,8 +151,9 @@ for (const rt of names) {
   const [bin, ...pre] = RUNTIMES[rt];
   const id = newId('rss');
   const m = (args) => {
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', bin, ...pre, '--root', rootOf(rt), ...args], { encoding: 'utf8' });
-    return Number(r.stderr.trim().split('\n').pop()) / 1024;
+    const report = path.join(work, 'rss');
+    spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', bin, ...pre, '--root', rootOf(rt), ...args], { stdio: 'ignore' });
+    return Number(fs.readFileSync(report, 'utf8').trim().split('\n').pop()) / 1024;
   };
   peak[rt] = Math.max(m(['create', '--bundle', bundle, id]), m(['start', id]), m(['state', id]), m(['delete', '--force', id]));
 }
