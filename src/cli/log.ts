@@ -17,7 +17,8 @@ export function configureLog(t: LogTarget): void {
  * (`{"level":"error","msg":…,"time":…}`, what containerd and podman parse) or logfmt text.
  */
 export function logError(msg: string): void {
-  writeErr(`tsoci: ${msg}\n`);
+  // one line, whatever the message quotes (a config value, an id with a newline in it)
+  writeErr(`tsoci: ${msg.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'))}\n`);
   writeLogLine('error', msg);
 }
 

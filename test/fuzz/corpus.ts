@@ -66,6 +66,7 @@ export const BAD_CONFIGS: BadConfig[] = [
   { name: 'unknown filesystem type', config: (b) => ({ ...b, mounts: [...b.mounts, { destination: '/mnt/f', type: 'nosuchfs', source: 'none' }] }) },
   { name: 'unknown personality domain', config: at(['linux', 'personality'], { domain: 'LINUX_BOGUS' }) },
   { name: 'unknown ociVersion', config: at(['ociVersion'], '9.9.9') },
+  { name: 'a newline in a quoted value (fuzzer find: two-line message)', config: at(['ociVersion'], '\n') },
   { name: 'unknown hook kind holding an object (fuzzer find)', config: at(['hooks'], { a: 1 }) },
   { name: 'unknown hook kind holding non-hooks (fuzzer find)', config: at(['hooks'], { destination: [1, 'a'] }) },
   { name: 'duplicate namespace', config: at(['linux', 'namespaces'], [{ type: 'pid' }, { type: 'pid' }, { type: 'mount' }]) },
