@@ -19,21 +19,30 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
     if (opts.force) return;
     throw new TsociError(`container "${opts.id}" does not exist`);
   }
-  let state: StoredState;
+  let state: StoredState | undefined;
   try {
     state = cdir.read();
   } catch (err) {
-    // a directory without state: a create killed before it wrote anything
+    // a directory without state: a create killed before it wrote anything (or one still
+    // starting, holding the lock: looked at again below, once we hold it)
     if (!opts.force && !(err instanceof TsociError && err.code === 'ENOENT')) throw err;
-    cdir.remove();
-    return;
   }
-  const status = liveStatus(cdir, state);
-  if ((status === 'running' || status === 'paused' || status === 'creating') && !opts.force) {
-    throw new TsociError(`cannot delete container ${opts.id} that is not stopped: ${status}`);
+  if (state) refuseUnlessStopped(cdir, state, opts);
+  if (!lockIfPresent(cdir)) {
+    if (opts.force) return;
+    throw new TsociError(`container "${opts.id}" does not exist`);
   }
-  cdir.lock();
   try {
+    // what was read before the lock may be stale: a create still running when we looked
+    // (destroying that snapshot left its init and cgroups behind) or a concurrent start
+    try {
+      state = cdir.read();
+    } catch (err) {
+      if (!(err instanceof TsociError && err.code === 'ENOENT')) throw err;
+      cdir.remove();
+      return;
+    }
+    refuseUnlessStopped(cdir, state, opts);
     const spec = readSpecCopy(cdir);
     await destroy(cdir, state);
     const hookState = { ociVersion: state.ociVersion, id: state.id, status: 'stopped', pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} };
@@ -41,6 +50,26 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
     await runHooksWarn('poststop', spec?.hooks?.poststop, hookState, (m) => writeErr(`warning: ${m}\n`));
   } finally {
     cdir.release();
+  }
+}
+
+function refuseUnlessStopped(cdir: ContainerDir, state: StoredState, opts: { id: string; force?: boolean }): void {
+  const status = liveStatus(cdir, state);
+  if ((status === 'running' || status === 'paused' || status === 'creating') && !opts.force) {
+    throw new TsociError(`cannot delete container ${opts.id} that is not stopped: ${status}`);
+  }
+}
+
+/** Takes the lock; false when the directory is gone meanwhile (a concurrent delete). */
+function lockIfPresent(cdir: ContainerDir): boolean {
+  try {
+    cdir.lock();
+    if (fs.existsSync(cdir.dir)) return true;
+    cdir.release();
+    return false;
+  } catch (err) {
+    if (err instanceof TsociError && err.code === 'ENOENT') return false;
+    throw err;
   }
 }
 

@@ -130,8 +130,21 @@ export class ContainerDir {
     }
   }
 
+  /**
+   * Renamed away first (a dot name: never an id), then emptied: from the rename on the id is
+   * gone for every other tsoci, and none of them can re-create a file (its lock) inside a
+   * directory being emptied, which made the rmdir fail with ENOTEMPTY under concurrent deletes.
+   */
   remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    const trash = path.join(this.root, `.removing-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+    let target = this.dir;
+    try {
+      fs.renameSync(this.dir, trash);
+      target = trash;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    }
+    fs.rmSync(target, { recursive: true, force: true, maxRetries: 5, retryDelay: 5 });
   }
 }
 
