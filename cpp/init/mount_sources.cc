@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "fd.h"
+#include "scm.h"
 
 namespace tsoci {
 
@@ -24,29 +25,7 @@ bool needs_fd(const Mount& m) { return (m.flags & MS_BIND) && !m.source.empty() 
 
 bool send_one(int chan, int fd) {
   char have = fd >= 0 ? 1 : 0;
-  struct iovec iov = {&have, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0) {
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  ssize_t n;
-  do {
-    n = sendmsg(chan, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n == 1;
+  return send_with_fd(chan, &have, 1, fd) == 1;
 }
 
 // -1: none was sent; -2: the channel failed

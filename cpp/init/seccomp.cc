@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "plan.h"
+#include "scm.h"
 
 namespace tsoci {
 
@@ -66,26 +67,8 @@ pid_t host_pid(int procfd) {
 }
 
 // The state JSON plus one fd (SCM_RIGHTS), like runc's utils.SendRawFd.
-void send_with_fd(int sock, const std::string& data, int fd, const std::string& path) {
-  struct iovec iov = {const_cast<char*>(data.data()), data.size()};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl;
-  memset(&ctl, 0, sizeof ctl);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl.buf;
-  msg.msg_controllen = sizeof ctl.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+void send_state_with_fd(int sock, const std::string& data, int fd, const std::string& path) {
+  ssize_t n = tsoci::send_with_fd(sock, data.data(), data.size(), fd);
   if (n < 0) fail("seccomp", path, errno, "send the seccomp fd to the listener " + path);
   size_t done = static_cast<size_t>(n);
   while (done < data.size()) {  // the rest without the fd
@@ -162,7 +145,7 @@ void seccomp_load(const Plan& plan, int procfd) {
     return;
   }
   Fd listenerFd(static_cast<int>(rc));
-  send_with_fd(g_listener.get(), message, listenerFd.get(), sp.listenerPath);
+  send_state_with_fd(g_listener.get(), message, listenerFd.get(), sp.listenerPath);
   g_listener.reset();
 }
 

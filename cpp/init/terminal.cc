@@ -17,6 +17,7 @@
 #include <string>
 
 #include "errors.h"
+#include "scm.h"
 
 namespace tsoci {
 
@@ -101,26 +102,7 @@ void mount_console(int peer) {
 
 void send_fd(int sock, int fd, const std::string& socketPath) {
   static const char name[] = "/dev/ptmx";
-  struct iovec iov = {const_cast<char*>(name), sizeof name - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do {
-    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fd(sock, name, sizeof name - 1, fd);
   if (n < 0) fail("console", socketPath, errno, "send the pty master to console socket " + socketPath);
 }
 
