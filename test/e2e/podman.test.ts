@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeRootfs } from '../helpers/rootfs';
 import { TSOCI } from '../helpers/tsoci';
+import { HOST_DEFAULT_ROOT } from '../helpers/leaks';
 import { cgroupDirs, removeNewCgroups, runCmd, sleepMs, unmountUnder, waitUntil, which, type CmdResult } from '../helpers/clients';
 
 // podman 4.x (through conmon) driving tsoci as its OCI runtime, with a private store,
@@ -30,7 +31,11 @@ describeIfPodman('podman --runtime tsoci', () => {
     podman(['run', '--network', 'none', ...opts, '--rootfs', rootfs, ...cmd], timeoutMs);
   const status = (name: string) => podman(['inspect', '-f', '{{.State.Status}}', name]).stdout.trim();
 
+  // conmon calls tsoci without --root: state and the seccomp filter cache go to the
+  // host's default root, which this suite must leave as it found it
+  let hostRootBefore: Set<string>;
   beforeAll(() => {
+    hostRootBefore = new Set(fs.existsSync(HOST_DEFAULT_ROOT) ? [HOST_DEFAULT_ROOT, ...fs.readdirSync(HOST_DEFAULT_ROOT)] : []);
     cgroupsBefore = cgroupDirs();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-podman-'));
     fs.chmodSync(dir, 0o755);
@@ -58,6 +63,10 @@ describeIfPodman('podman --runtime tsoci', () => {
     podman(['rm', '-a', '-f', '-t', '0']);
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
+    for (const name of fs.existsSync(HOST_DEFAULT_ROOT) ? fs.readdirSync(HOST_DEFAULT_ROOT) : []) {
+      if (!hostRootBefore.has(name)) fs.rmSync(path.join(HOST_DEFAULT_ROOT, name), { recursive: true, force: true });
+    }
+    if (!hostRootBefore.has(HOST_DEFAULT_ROOT)) fs.rmSync(HOST_DEFAULT_ROOT, { recursive: true, force: true });
     // podman's cgroupfs manager leaves libpod_parent/ (and conmon's cgroup) behind
     const stuck = removeNewCgroups(cgroupsBefore, (d) => /\/libpod_parent(\/|$)/.test(d));
     expect(stuck).toEqual([]);

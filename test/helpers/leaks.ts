@@ -22,6 +22,7 @@ export interface HostSnapshot {
   cgroupProcs: string[];
   /** ids under the state root */
   stateEntries: string[];
+  hostRoot: string[];
   /** every file under the state root (exec fifos, locks, half-written state temp files) */
   stateFiles: string[];
   /** temp bundles and output dirs in the temp dir */
@@ -180,8 +181,31 @@ function tempDirs(): string[] {
   }
 }
 
+/**
+ * The host's default root (/run/tsoci): clients that pass no --root (podman/conmon) put
+ * state and the seccomp filter cache there. Everything counts, the cache included.
+ */
+export const HOST_DEFAULT_ROOT = '/run/tsoci';
+function hostRootEntries(): string[] {
+  const out: string[] = [];
+  for (const name of safeReaddir(HOST_DEFAULT_ROOT)) {
+    const p = path.join(HOST_DEFAULT_ROOT, name);
+    out.push(p);
+    for (const sub of safeReaddir(p)) out.push(path.join(p, sub));
+  }
+  return out.sort();
+}
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 export function snapshot(root: string): HostSnapshot {
   return {
+    hostRoot: hostRootEntries(),
     mounts: mountsOfInterest(),
     ...processes(),
     ...cgroupsAndProcs(),
