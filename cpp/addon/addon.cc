@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "console.h"
+#include "devices_bpf.h"
 #include "process_ops.h"
 #include "seccomp.h"
 
@@ -10,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterProcessOps(env, exports);
   tsoci::RegisterConsole(env, exports);
   tsoci::RegisterSeccomp(env, exports);
+  tsoci::RegisterDevicesBpf(env, exports);
   return exports;
 }
 

@@ -234,5 +234,5 @@ export function updateCgroups(paths: CgroupPaths, resources: LinuxResources): vo
   }
   const dir = paths[''];
   if (!dir) throw new TsociError('cgroup: cannot update resources: the container has no cgroup');
-  applyResourcesV2(dir, resources);
+  applyResourcesV2(dir, resources, { update: true });
 }

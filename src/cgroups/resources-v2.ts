@@ -13,11 +13,13 @@
  *  - `unified` keys are written verbatim last (they override the converted values).
  * Tolerated: network (net_cls/net_prio have no v2 files), kernel/kernelTCP, swappiness, disableOOMKiller, useHierarchy (no v2 files; runc
  * ignores them too); memory.swap.max missing when asking for "max" or "0" (no swap accounting).
- * Device rules need an eBPF program: not supported yet (clear error when rules are given).
+ * Device rules: an eBPF program attached to the directory (devices-v2.ts), always on create
+ * (runc's default rules at least), on update only when the request lists rules (as v1).
  */
 import * as path from 'path';
 import type { LinuxResources } from '../spec/types';
 import { TsociError } from '../util/errors';
+import { applyDevicesV2 } from './devices-v2';
 import { cgError, cgReadOpt, cgTryWrite, cgWrite, exists, parseUint } from './files';
 import { pidsMaxValue, rdmaLines } from './resources-v1';
 
@@ -150,16 +152,16 @@ function applyUnified(dir: string, unified: Record<string, string>): void {
   }
 }
 
-/** Whether any device rule is requested (v2 needs eBPF for them). */
-export function hasDeviceRules(r: LinuxResources | undefined): boolean {
-  return !!r?.devices && r.devices.length > 0;
+export interface ApplyV2Options {
+  /** true for `update`: the device filter is only replaced when the request lists rules */
+  update?: boolean;
+  /** rootless: a device filter that cannot be loaded is skipped (as v1 skips the rules) */
+  rootless?: boolean;
 }
 
-export function applyResourcesV2(dir: string, r: LinuxResources | undefined): void {
+export function applyResourcesV2(dir: string, r: LinuxResources | undefined, opts: ApplyV2Options = {}): void {
+  if (!opts.update || r?.devices !== undefined) applyDevicesV2(dir, r?.devices ?? undefined, { rootless: opts.rootless });
   if (!r) return;
-  if (hasDeviceRules(r)) {
-    throw new TsociError('cgroup: device rules on cgroup v2 need an eBPF device filter, which is not supported yet');
-  }
   if (r.pids && r.pids.limit !== undefined && r.pids.limit !== null) cgWrite(dir, 'pids.max', pidsMaxValue(r.pids.limit));
   if (r.memory) applyMemoryV2(dir, r.memory);
   if (r.blockIO) applyIoV2(dir, r.blockIO);

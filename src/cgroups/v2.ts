@@ -15,7 +15,8 @@ import { TsociError } from '../util/errors';
 import { cgReadOpt, cgTryWrite } from './files';
 import type { CgroupHost } from './mode';
 import type { CgroupPaths } from './paths';
-import { applyResourcesV2, hasDeviceRules } from './resources-v2';
+import { deviceFilterRules } from './devices-v2';
+import { applyResourcesV2 } from './resources-v2';
 import { mkdirChain, rollback } from './v1';
 
 export interface V2CreateOptions {
@@ -33,9 +34,7 @@ export function createV2(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
   const dir = paths[''];
   const mp = host.unified?.mountPoint;
   if (!dir || !mp) throw new TsociError('cgroup: no cgroup2 hierarchy mounted');
-  if (hasDeviceRules(resources)) {
-    throw new TsociError('cgroup: device rules on cgroup v2 need an eBPF device filter, which is not supported yet');
-  }
+  deviceFilterRules(resources?.devices); // a rule the filter cannot express fails before anything is made
   const available = (cgReadOpt(mp, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
   const created: string[] = [];
   try {
@@ -57,7 +56,7 @@ export function createV2(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
       cur = next;
       if (i < rel.length - 1) enableControllers(cur, available);
     }
-    applyResourcesV2(dir, resources);
+    applyResourcesV2(dir, resources, { rootless: opts.rootless });
     return { '': dir };
   } catch (err) {
     rollback(created);

@@ -13,10 +13,18 @@ import {
   detectCgroupHost, planCgroupMounts, CgroupHost,
 } from '../../src/cgroups';
 import { MS_BIND, MS_REC, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC } from '../../src/cgroups/mounts';
+import { setDeviceFilterBackend, DeviceFilterRule } from '../../src/cgroups/devices-v2';
+import { DEFAULT_DEVICE_RULES } from '../../src/cgroups/resources-v1';
 
 let tmp: string;
 let mp: string;
 let host: CgroupHost;
+/**
+ * The device filter's attach step: bpf(BPF_PROG_ATTACH) refuses a plain directory (EBADF),
+ * so here it records what would be attached (the real kernel: cgroups-v2-devices-real.test.ts).
+ */
+let attached: { dir: string; rules: DeviceFilterRule[] }[];
+let attachError: Error | undefined;
 
 const put = (p: string, content = '') => {
   fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -36,8 +44,19 @@ beforeEach(() => {
   put(path.join(mp, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
   put(path.join(mp, 'cgroup.subtree_control'));
   host = detectCgroupHost({ mountinfo: `30 1 0:26 / ${mp} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n`, procSelfCgroup: '0::/user.slice/me.scope\n', systemdRunning: false });
+  attached = [];
+  attachError = undefined;
+  setDeviceFilterBackend({
+    apply(dir, rules) {
+      if (attachError) throw attachError;
+      attached.push({ dir, rules });
+    },
+  });
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => {
+  setDeviceFilterBackend();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 test('the temp layout is detected as a pure v2 host', () => {
   expect(host.mode).toBe('v2');
@@ -117,11 +136,47 @@ test('unified keys: unknown controller and bad names are refused', () => {
     .toThrow(/not a valid cgroup v2 file name/);
 });
 
-test('device rules on pure v2 are reported as not supported yet, before anything is created', () => {
-  expect(() =>
-    createCgroups({ id: 'd', cgroupsPath: '/d', systemd: false, rootless: false, resources: { devices: [{ allow: false, access: 'rwm' }] } }, host),
-  ).toThrow(/device rules on cgroup v2 need an eBPF device filter, which is not supported yet/);
-  expect(fs.existsSync(path.join(mp, 'd'))).toBe(false);
+describe('device rules: an eBPF program per cgroup', () => {
+  const defaults = DEFAULT_DEVICE_RULES.map((r) => ({ allow: r.allow, type: r.type, major: r.major, minor: r.minor, access: r.access }));
+
+  test('create attaches spec rules then runc\'s defaults (what v1 writes), without resources too', () => {
+    fakeLeaf(path.join(mp, 'd'));
+    createCgroups({ id: 'd', cgroupsPath: '/d', systemd: false, rootless: false, resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 8, minor: 0, access: 'r' }] } }, host);
+    expect(attached).toEqual([{
+      dir: path.join(mp, 'd'),
+      rules: [{ allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' }, { allow: true, type: 'b', major: 8, minor: 0, access: 'r' }, ...defaults],
+    }]);
+    fakeLeaf(path.join(mp, 'e'));
+    createCgroups({ id: 'e', cgroupsPath: '/e', systemd: false, rootless: false }, host);
+    expect(attached[1]).toEqual({ dir: path.join(mp, 'e'), rules: defaults });
+  });
+
+  test('update replaces the program only when the request lists device rules', () => {
+    fakeLeaf(path.join(mp, 'u'));
+    const paths = createCgroups({ id: 'u', cgroupsPath: '/u', systemd: false, rootless: false, resources: {} }, host);
+    updateCgroups(paths, { pids: { limit: 3 } });
+    expect(attached).toHaveLength(1);
+    updateCgroups(paths, { devices: [{ allow: true, type: 'c', major: 1, minor: 11, access: 'r' }] });
+    expect(attached[1].rules[0]).toEqual({ allow: true, type: 'c', major: 1, minor: 11, access: 'r' });
+    expect(attached[1].rules.slice(1)).toEqual(defaults);
+  });
+
+  test('a rule the filter cannot express fails before anything is created', () => {
+    expect(() =>
+      createCgroups({ id: 'd', cgroupsPath: '/new/d', systemd: false, rootless: false, resources: { devices: [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwx' }] } }, host),
+    ).toThrow('cgroup: invalid device rule 0: access "rwx"');
+    expect(fs.existsSync(path.join(mp, 'new'))).toBe(false);
+    expect(attached).toEqual([]);
+  });
+
+  test('a failed attach fails create and removes what it made; rootless skips it', () => {
+    attachError = new Error('cgroup: device filter: attach /x: bpf(BPF_PROG_ATTACH): operation not permitted (EPERM)');
+    expect(() => createCgroups({ id: 'd', cgroupsPath: '/new/d', systemd: false, rootless: false }, host)).toThrow(attachError.message);
+    expect(fs.existsSync(path.join(mp, 'new'))).toBe(false);
+    fakeLeaf(path.join(mp, 'r'));
+    expect(createCgroups({ id: 'r', cgroupsPath: '/r', systemd: false, rootless: true, resources: { pids: { limit: 4 } } }, host)).toEqual({ '': path.join(mp, 'r') });
+    expect(get(path.join(mp, 'r/pids.max'))).toBe('4');
+  });
 });
 
 test('freeze/thaw write cgroup.freeze and wait for cgroup.events', () => {
