@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "host_mounts.h"
 
 namespace tsoci {
 
@@ -37,6 +38,9 @@ void bind_device(const Root& root, int dirfd, const std::string& name, const Dev
     fail_msg("devices", d.path, ENOTSUP, "cannot bind device over " + root.where(d.path));
   if (mount(src.c_str(), fd_path(dst.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
     fail("devices", d.path, errno, "bind device " + src + " to " + root.where(d.path));
+  Fd top(openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));  // the new mount
+  if (!top) fail("devices", d.path, errno, "open " + root.where(d.path));
+  note_host_mount(top.get(), root.where(d.path));  // no mount namespace: for delete
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "errors.h"
 #include "fault.h"
 #include "fd.h"
+#include "host_mounts.h"
 #include "idmap.h"
 #include "lsm.h"
 #include "mount_sources.h"
@@ -52,6 +53,7 @@ struct Context {
   Fd procfd;   // host /proc, O_PATH: reopens the fifo, id maps, time offsets
   Fd fifo;     // exec fifo, O_PATH (create mode)
   Fd console;  // connected console socket (terminal.cc; stage2 sends the pty master)
+  Fd mountRecord;  // no mount namespace: the host mount record (host_mounts.cc)
 };
 
 bool write_all(int fd, const void* buf, size_t len) {
@@ -115,6 +117,7 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   else terminal();
   apply_scheduling(plan);                       // personality, sched_setattr, ioprio (still root)
   apply_lsm_labels(plan, ctx.procfd.get());     // AppArmor/SELinux exec attrs, before the uid switch
+  mark_fds_cloexec(plan, ctx.procfd.get());     // before any seccomp filter: see exec_process
   std::string path = setup_process(plan, ctx.procfd.get());
   TSOCI_FAULT_POINT("process");
   if (path.empty()) path = find_executable(plan.process);
@@ -209,7 +212,7 @@ int exit_status(int st) {
 int stage0(const Plan& plan, Sync& sync) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   apply_initial_affinity(plan);  // exec: every stage of the init runs on execCPUAffinity.initial
-  Context ctx{plan, sync, {}, {}, {}};
+  Context ctx{plan, sync, {}, {}, {}, {}};
   ctx.procfd = Fd(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!ctx.procfd) fail("init", "/proc", errno, "open /proc");
   ctx.procfd = above_preserved(std::move(ctx.procfd), plan, "/proc");
@@ -224,6 +227,12 @@ int stage0(const Plan& plan, Sync& sync) {
     fail("init", "", errno, "prctl PR_SET_CHILD_SUBREAPER");
 
   if (!plan.execMode) prepare_idmapped_mounts(plan, ctx.procfd.get());  // needs the host's privileges
+  if (!plan.execMode && !plan.has_namespace("mount")) {
+    // mounts in the host's mount table: each one is recorded for delete (host_mounts.h)
+    ctx.mountRecord = above_preserved(open_host_mount_record(plan, ctx.procfd.get()), plan, "host mount record");
+    use_host_mount_record(ctx.mountRecord.get());
+    TSOCI_FAULT_POINT("host-mounts");
+  }
   int sp[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail("init", "", errno, "socketpair");
   Fd chan(sp[0]), childChan(sp[1]);

@@ -141,6 +141,7 @@ Plan parse_plan(const std::string& line) {
     p.sysctl = j.value("sysctl", std::map<std::string, std::string>{});
     p.process = parse_process(j.at("process"));
     p.execFifo = opt_string(j, "execFifo").value_or("");
+    p.hostMountRecord = opt_string(j, "hostMountRecord").value_or("");
     p.consoleSocket = opt_string(j, "consoleSocket").value_or("");
     p.preserveFds = j.value("preserveFds", 0);
     p.execTargetPid = j.value("execTargetPid", 0);
@@ -153,8 +154,11 @@ Plan parse_plan(const std::string& line) {
     fail_msg("plan", "", EINVAL, std::string("invalid launch plan: ") + e.what());
   }
   if (!p.execMode && p.rootfs.empty()) fail_msg("plan", "", EINVAL, "plan has no rootfs");
-  if (!p.execMode && !p.has_namespace("mount"))
-    fail_msg("plan", "", EINVAL, "a mount namespace is required to set up the rootfs");
+  // no mount namespace: the host's is shared (host_mounts.h); masking needs a private one
+  if (!p.execMode && !p.has_namespace("mount") &&
+      (p.hostMountRecord.empty() || !p.maskedPaths.empty() || !p.readonlyPaths.empty() || p.rootfsReadonly))
+    fail_msg("plan", "", EINVAL, "without a mount namespace the plan needs a host mount record and no masked, "
+                                 "read-only paths or read-only rootfs");
   if (p.preserveFds < 0) fail_msg("plan", "", EINVAL, "preserveFds must be >= 0");
   return p;
 }

@@ -88,6 +88,7 @@ struct Plan {
   bool rootfsReadonly = false;
   unsigned long rootfsPropagation = 0;
   bool noPivot = false;
+  std::string hostMountRecord;  // no mount namespace: where stage0 records the mounts present (host_mounts.cc)
   std::vector<Mount> mounts;
   std::vector<Device> devices;
   std::vector<Symlink> symlinks;

@@ -1,9 +1,11 @@
 #include "process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -189,6 +192,40 @@ std::string find_executable(const Process& proc) {
   fail_msg("exec", name, ENOENT, "exec: \"" + name + "\": executable file not found in $PATH");
 }
 
+namespace {
+bool g_cloexec_marked = false;
+
+// FD_CLOEXEC on every fd from `from` up, one by one (no close_range: kernel < 5.11)
+bool mark_cloexec_by_listing(int from, int procfd) {
+  int dfd = procfd >= 0 ? openat(procfd, "self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                        : open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  DIR* d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return false;
+  }
+  std::vector<int> fds;
+  while (struct dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end == '\0' && e->d_name[0] != '\0' && fd >= from && fd != dfd) fds.push_back(static_cast<int>(fd));
+  }
+  closedir(d);
+  for (int fd : fds) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0) fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+  }
+  return true;
+}
+}  // namespace
+
+void mark_fds_cloexec(const Plan& plan, int procfd) {
+  int from = 3 + plan.preserveFds;
+  if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0 || mark_cloexec_by_listing(from, procfd))
+    g_cloexec_marked = true;
+}
+
 void exec_process(const Plan& plan, const std::string& path) {
   reset_signals();
   int keep = 3 + plan.preserveFds;
@@ -196,8 +233,13 @@ void exec_process(const Plan& plan, const std::string& path) {
     int fl = fcntl(fd, F_GETFD);
     if (fl >= 0) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
   }
-  // also closes the sync socket, the proc dirfd and anything Node leaked above fd 16
-  if (syscall(SYS_close_range, keep, ~0U, 0) < 0)
+  // Everything else (the sync socket, the proc dirfd, anything Node leaked above fd 16,
+  // the exec fifo's write end) closes at execve: the runtime sees EOF on the exec fifo
+  // only once the process is executed (or gone). Marked before a seccomp filter went in
+  // (mark_fds_cloexec); a profile may deny close_range, and a close() loop over every
+  // possible fd under a filter took tens of milliseconds.
+  if (syscall(SYS_close_range, keep, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && !g_cloexec_marked &&
+      !mark_cloexec_by_listing(keep, -1))
     for (int fd = keep; fd < 65536; fd++) close(fd);
 
   std::vector<char*> argv, envp;

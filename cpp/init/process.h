@@ -19,7 +19,11 @@ std::string setup_process(const Plan& plan, int procfd);
 // error phrases podman/containerd match.
 std::string find_executable(const Process& proc);
 
-// Clears FD_CLOEXEC on 0-2 and the preserved fds, closes everything else, execve.
+// FD_CLOEXEC on every fd above the preserved ones, before a seccomp filter goes in (a
+// profile may deny close_range; exec_process then relies on this).
+void mark_fds_cloexec(const Plan& plan, int procfd);
+
+// Clears FD_CLOEXEC on 0-2 and the preserved fds, everything else closes at execve.
 [[noreturn]] void exec_process(const Plan& plan, const std::string& path);
 
 }  // namespace tsoci

@@ -13,6 +13,7 @@
 
 #include "devices.h"
 #include "hooks.h"
+#include "host_mounts.h"
 #include "mount_ext.h"
 #include "mount_sources.h"
 #include "errors.h"
@@ -87,10 +88,13 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   if (m.ext.idmap) attach_idmapped_mount(m, dst.get(), root.where(m.destination));
   else if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
     fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
-  if (!m.remountFlags && m.propagationFlags.empty() && !m.ext.hasRecursiveAttrs) return;
-
+  bool more = m.remountFlags || !m.propagationFlags.empty() || m.ext.hasRecursiveAttrs;
+  if (!more && !host_mount_recording()) return;
   // dst still names the covered directory: re-resolve to reach the new mount's root.
   Fd top = open_in_root(root, m.destination, Create::None, "mount");
+  note_host_mount(top.get(), root.where(m.destination));  // no mount namespace: for delete
+  if (!more) return;
+
   std::string target = fd_path(top.get());
   if (m.remountFlags) {
     int err = remount(target, m.remountFlags);
@@ -133,6 +137,13 @@ void pivot(const Plan& plan, int rootfd) {
       fail("pivot_root", "/", errno, "make old root rslave");
     if (umount2(".", MNT_DETACH) < 0) fail("pivot_root", "/", errno, "unmount old root");
   }
+  if (chdir("/") < 0) fail("pivot_root", "/", errno, "chdir to new root");
+}
+
+// The host's mount namespace: the rootfs stays where it is in the host's mount table.
+void jail(const Plan& plan, int rootfd) {
+  if (fchdir(rootfd) < 0) fail("pivot_root", plan.rootfs, errno, "chdir to rootfs " + plan.rootfs);
+  if (chroot(".") < 0) fail("pivot_root", plan.rootfs, errno, "chroot to " + plan.rootfs);
   if (chdir("/") < 0) fail("pivot_root", "/", errno, "chdir to new root");
 }
 
@@ -242,12 +253,18 @@ Fd open_in_root(const Root& root, const std::string& path, Create create, const 
 }
 
 void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& afterPivot) {
+  // Without a mount namespace of its own the container shares the host's (host_mounts.h):
+  // nothing but its own mounts beneath the rootfs may change there, so no propagation
+  // change, no self-bind, and chroot instead of pivot_root (runc and crun chroot too).
+  const bool ownMountNs = plan.has_namespace("mount");
   unsigned long prop = plan.rootfsPropagation ? plan.rootfsPropagation : (MS_SLAVE | MS_REC);
-  if (mount("", "/", nullptr, prop, nullptr) < 0) fail("rootfs", "/", errno, "set propagation of /");
-  make_parent_unshared(plan.rootfs, prop);
-  // a mount point of its own, as pivot_root needs
-  if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    fail("rootfs", plan.rootfs, errno, "bind rootfs " + plan.rootfs + " onto itself");
+  if (ownMountNs) {
+    if (mount("", "/", nullptr, prop, nullptr) < 0) fail("rootfs", "/", errno, "set propagation of /");
+    make_parent_unshared(plan.rootfs, prop);
+    // a mount point of its own, as pivot_root needs
+    if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      fail("rootfs", plan.rootfs, errno, "bind rootfs " + plan.rootfs + " onto itself");
+  }
   Fd rootfd(open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) fail("rootfs", plan.rootfs, errno, "open rootfs " + plan.rootfs);
   Root root{rootfd.get(), plan.rootfs};
@@ -268,11 +285,12 @@ void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& a
   run_container_hooks("createContainer", plan.containerHooks.createContainer, plan.containerHooks.stateJson, "creating");
 
   TSOCI_FAULT_POINT("pre-pivot");
-  pivot(plan, rootfd.get());
+  if (ownMountNs) pivot(plan, rootfd.get());
+  else jail(plan, rootfd.get());
   TSOCI_FAULT_POINT("post-pivot");
   rootfd.reset();
   // shared propagation is applied to the new "/" only now, never to the host's
-  if (!(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
+  if (ownMountNs && !(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
     fail("rootfs", "/", errno, "set propagation of the new /");
   if (afterPivot) afterPivot();
 

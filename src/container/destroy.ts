@@ -1,5 +1,6 @@
 import { native } from '../native';
 import { removeIntelRdt } from './intelrdt';
+import { removeHostMounts } from './host-mounts';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { removeCgroups, killCgroup } from '../cgroups';
@@ -24,6 +25,7 @@ export async function destroy(cdir: ContainerDir, state: StoredState): Promise<v
     removeCgroups(state.cgroupPaths);
     faultPoint('destroy:cgroups');
   }
+  removeHostMounts(cdir.dir); // no mount namespace: the mounts made in the host's (throws if one stays)
   removeIntelRdt(cdir.dir); // the CLOS and monitoring groups create made
   cdir.remove();
 }

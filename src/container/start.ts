@@ -55,10 +55,32 @@ export function releaseInit(cdir: ContainerDir, state: StoredState): void {
     }
     // "E<message>\n": a startContainer hook failed and the init exits (see cpp/init/hooks.h)
     if (buf[0] === 0x45) throw new TsociError(readFifoMessage(fd), 'EHOOK');
+    waitForExec(fd, state);
   } finally {
     fs.closeSync(fd);
   }
   fs.rmSync(cdir.fifoPath, { force: true });
+}
+
+/**
+ * The init writes its byte just before execve(); its write end is close-on-exec, so EOF
+ * on the fifo means the process has been executed (or is gone). Poststart hooks run after
+ * this (config.md: "after the user-specified process is executed"): reading the byte alone
+ * let a hook race the process's execve. Bounded: a stopped init does not hang `start`.
+ */
+function waitForExec(fd: number, state: StoredState, timeoutMs = 2000): void {
+  const buf = Buffer.alloc(16);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const end = Date.now() + timeoutMs;
+  for (let spins = 0; Date.now() < end; spins++) {
+    try {
+      if (fs.readSync(fd, buf, 0, buf.length, null) === 0) return; // EOF: no writer left
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    }
+    if (!isSameProcessAlive(state.pid, state.initStartTime)) return;
+    Atomics.wait(sleeper, 0, 0, spins < 100 ? 0.05 : 1);
+  }
 }
 
 /** The rest of the init's error line on the fifo (it exits right after writing it). */

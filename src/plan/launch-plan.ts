@@ -163,9 +163,15 @@ export interface LaunchPlan {
   /** absolute host path of the rootfs */
   rootfs: string;
   rootfsReadonly: boolean;
-  /** MS_* propagation applied to "/" first (default MS_SLAVE|MS_REC) */
+  /** MS_* propagation applied to "/" first (default MS_SLAVE|MS_REC); not applied without a mount namespace */
   rootfsPropagation: number;
   noPivot: boolean;
+  /**
+   * create mode without a mount namespace (the host's is shared: mounts beneath the rootfs,
+   * chroot instead of pivot_root): the file in the container's state directory where
+   * tsoci-init records each mount it makes, so that delete removes exactly those (host-mounts.ts)
+   */
+  hostMountRecord?: string;
   mounts: PlannedMount[];
   devices: PlannedDevice[];
   symlinks: PlannedSymlink[];

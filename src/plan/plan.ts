@@ -17,6 +17,7 @@ import { cleanContainerPath } from './paths';
 import { planContainerHooks } from './hooks';
 import { addMountExtensions } from './mount-ext';
 import { planMemoryPolicy } from './mempolicy';
+import { hostMountRecordPath } from './host-mounts';
 
 /** Default propagation of "/" before the rootfs is set up. */
 export const DEFAULT_ROOTFS_PROPAGATION = MS_SLAVE | MS_REC;
@@ -57,12 +58,13 @@ function rootfsOf(spec: Spec, opts: PlanOptions, required: boolean): string {
   return path.resolve(opts.bundle, p);
 }
 
-function rootfsPropagation(spec: Spec, opts: PlanOptions): number {
+/** Without a mount namespace the propagation is not applied (the host's "/" is not ours to change, like crun). */
+function rootfsPropagation(spec: Spec, opts: PlanOptions, ownMountNs: boolean): number {
   const name = spec.linux?.rootfsPropagation as string | undefined;
   if (name === undefined || name === '') return DEFAULT_ROOTFS_PROPAGATION;
   const flag = propagationFlag(name);
   if (flag === undefined) throw new TsociError(`linux.rootfsPropagation: ${JSON.stringify(name)} is not supported`);
-  if (opts.noPivot && (flag & MS_PRIVATE) !== 0) {
+  if (ownMountNs && opts.noPivot && (flag & MS_PRIVATE) !== 0) {
     throw new TsociError('linux.rootfsPropagation: [r]private is not safe without pivot_root');
   }
   return flag;
@@ -95,6 +97,10 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   if ((maskedPaths.length > 0 || readonlyPaths.length > 0) && !ns.has('mount')) {
     throw new TsociError('linux.maskedPaths: unable to restrict sys entries without a private MNT namespace');
   }
+  // (runc skips it silently; making the rootfs read-only would change a mount of the host)
+  if (spec.root?.readonly === true && !ns.has('mount')) {
+    throw new TsociError('root.readonly: unable to make the rootfs read-only without a private MNT namespace');
+  }
 
   const proc = planProcess(spec.process, { field: 'process' });
   checkTerminal(proc.terminal, opts);
@@ -106,7 +112,7 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
     ...nsPart,
     rootfs: rootfsOf(spec, opts, true),
     rootfsReadonly: spec.root?.readonly === true,
-    rootfsPropagation: rootfsPropagation(spec, opts),
+    rootfsPropagation: rootfsPropagation(spec, opts, ns.has('mount')),
     noPivot: opts.noPivot,
     mounts,
     devices: planDevices({ specDevices: spec.linux?.devices, devMounted, userNs: ns.has('user') }),
@@ -119,6 +125,7 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
     pauseForHooks: hasPausingHooks(spec),
   };
   if (opts.execFifo !== undefined) plan.execFifo = opts.execFifo;
+  if (!ns.has('mount')) plan.hostMountRecord = hostMountRecordPath(opts.execFifo);
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
   const containerHooks = planContainerHooks(spec, opts.containerId, opts.bundle);
   if (containerHooks) plan.containerHooks = containerHooks;
