@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake libseccomp-dev nlohmann-json3-dev busybox-static uidmap iproute2 procps util-linux
       golang-github-opencontainers-specs-dev runc crun
-      podman conmon containernetworking-plugins containerd)  # real clients: test/e2e/podman.test.ts, containerd.test.ts
+      podman conmon containernetworking-plugins containerd  # real clients: test/e2e/podman.test.ts, containerd.test.ts
+      dbus)  # dbus-daemon for the fake systemd of test/e2e/systemd-cgroup.test.ts
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

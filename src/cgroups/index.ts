@@ -11,7 +11,8 @@ import type { LinuxResources } from '../spec/types';
 import { TsociError } from '../util/errors';
 import { CgroupHost, cgroupHost } from './mode';
 import { CgroupPaths, cgroupfsPaths } from './paths';
-import { createSystemd } from './systemd';
+import { createSystemd, startSystemdScope } from './systemd';
+import { joinCgroups } from './manage';
 import { createV1 } from './v1';
 import { createV2 } from './v2';
 
@@ -23,7 +24,7 @@ export { cgroupStats, cgroupStatsJSON } from './stats';
 export { planCgroupMounts } from './mounts';
 export { sharesToWeight, swapToV2, blkioWeightToIoWeight } from './resources-v2';
 export { pidsMaxValue } from './resources-v1';
-export { SYSTEMD_NOT_RUNNING } from './systemd';
+export { SYSTEMD_NOT_RUNNING, stopSystemdScope, updateSystemdScope } from './systemd';
 
 export interface CgroupRequest {
   id: string;
@@ -34,14 +35,15 @@ export interface CgroupRequest {
 }
 
 /**
- * Creates the cgroup directories (v1: one per hierarchy, plus the unified directory on
+ * Creates the cgroup directories (systemd driver: only checks and computes them; the scope
+ * is created by enterCgroups) (v1: one per hierarchy, plus the unified directory on
  * hybrid hosts so the process also joins v2) and applies resources. Throws TsociError
  * naming the file and errno text when a value cannot be applied; on failure removes the
  * directories it created (never pre-existing ones).
  * `host` is for tests (default: this host, detected once).
  */
 export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost()): CgroupPaths {
-  if (req.systemd) return createSystemd(host, req.cgroupsPath, req.id);
+  if (req.systemd) return createSystemd(host, req);
   const opts = { rootless: req.rootless, explicitPath: !!req.cgroupsPath };
   switch (host.mode) {
     case 'v2':
@@ -53,4 +55,16 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
       if (req.rootless) return {};
       throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
   }
+}
+
+/**
+ * Puts `pid` (stage0, blocked until it gets its plan) into the container's cgroups: the
+ * cgroupfs drivers write cgroup.procs; the systemd driver creates the transient scope with
+ * it (systemd.ts), calling onUnit(unit name) just before systemd may create the unit, and
+ * onUnit(undefined) if systemd is not reached or refuses: then neither the unit nor the
+ * directories are the container's (another container's unit may have that name).
+ */
+export async function enterCgroups(req: CgroupRequest, paths: CgroupPaths, pid: number, onUnit: (unit: string | undefined) => void, host: CgroupHost = cgroupHost()): Promise<void> {
+  if (req.systemd) return startSystemdScope(host, req, paths, pid, onUnit);
+  joinCgroups(paths, pid);
 }

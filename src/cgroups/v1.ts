@@ -30,7 +30,7 @@ export function orderedKeys(paths: CgroupPaths): string[] {
   return keys.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-function mountPointOf(host: CgroupHost, key: string): string | undefined {
+export function mountPointOf(host: CgroupHost, key: string): string | undefined {
   if (key === '') return host.unified?.mountPoint;
   return host.v1.find((h) => h.controllers.includes(key))?.mountPoint;
 }

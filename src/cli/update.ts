@@ -53,7 +53,7 @@ export const updateCommand: CommandModule<GlobalArgs, UpdateArgs> = {
       if (argv['kernel-memory'] !== undefined || argv['kernel-memory-tcp'] !== undefined) {
         writeErr('warning: kernel memory settings are ignored and will be removed\n');
       }
-      update({
+      await update({
         ...globalOptions(argv),
         id: argv.id,
         resources,

@@ -5,7 +5,7 @@ import { loadSpec } from '../spec/load';
 import type { Spec } from '../spec/types';
 import { planLaunch } from '../plan/plan';
 import type { LaunchPlan } from '../plan/launch-plan';
-import { createCgroups, joinCgroups, planCgroupMounts, type CgroupPaths } from '../cgroups';
+import { createCgroups, enterCgroups, planCgroupMounts, type CgroupPaths } from '../cgroups';
 import { native, errnoName } from '../native';
 import { ContainerDir, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
@@ -79,23 +79,26 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     });
     addListenEnv(plan, listenFds);
     plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
-    state.cgroupPaths = createCgroups({
+    const cgroupRequest = {
       id: opts.id,
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
       systemd: !!opts.systemdCgroup,
       rootless: !!opts.rootless,
-    });
+    };
+    state.cgroupPaths = createCgroups(cgroupRequest);
     cdir.write(state);
     faultPoint('create:cgroups');
     expandCgroupMounts(plan, spec, state.cgroupPaths);
     const cgroups = state.cgroupPaths;
     const launched = await launch(plan, {
       // stage0 joins before it forks: everything in the container starts inside its cgroups
-      onSpawned: (stage0) => {
-        joinCgroups(cgroups, stage0);
-        faultPoint('create:spawned');
-      },
+      onSpawned: (stage0) =>
+        enterCgroups(cgroupRequest, cgroups, stage0, (unit) => {
+          state.systemdUnit = unit; // recorded before systemd may create it: delete stops it
+          if (!unit) delete state.cgroupPaths; // systemd refused or was not reached: not ours
+          cdir.write(state);
+        }).then(() => faultPoint('create:spawned')),
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);

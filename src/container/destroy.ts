@@ -3,13 +3,13 @@ import { removeIntelRdt } from './intelrdt';
 import { removeHostMounts } from './host-mounts';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
-import { removeCgroups, killCgroup } from '../cgroups';
+import { removeCgroups, killCgroup, stopSystemdScope } from '../cgroups';
 import { faultPoint } from '../util/fault';
 import { thawAfterKill } from './thaw';
 
 /**
  * Tears a container down completely: its process (and, without a PID namespace of its
- * own, every process in its cgroup), its cgroups and its state directory. Idempotent:
+ * own, every process in its cgroup), its cgroups (and systemd scope) and its state directory. Idempotent:
  * used by delete, by delete --force, and by a failed create.
  */
 export async function destroy(cdir: ContainerDir, state: StoredState): Promise<void> {
@@ -22,6 +22,8 @@ export async function destroy(cdir: ContainerDir, state: StoredState): Promise<v
   if (state.cgroupPaths) {
     killCgroup(state.cgroupPaths);
     faultPoint('destroy:killed');
+    // systemd driver: systemd removes the directories it made; the others are removed below
+    if (state.systemdUnit) await stopSystemdScope(state.systemdUnit);
     removeCgroups(state.cgroupPaths);
     faultPoint('destroy:cgroups');
   }

@@ -120,8 +120,8 @@ export function features(kernelRelease = os.release()): Features {
   const linux: NonNullable<Features['linux']> = {
     namespaces: [...NAMESPACES] as NonNullable<Features['linux']>['namespaces'],
     capabilities: [...CAPABILITY_NAMES],
-    // systemd: the D-Bus scope creation is not implemented (src/cgroups/systemd.ts)
-    cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+    // systemd: transient scopes on the system bus (src/cgroups/systemd.ts); not the user's instance
+    cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
     seccomp: lib
       ? {
         enabled: true,

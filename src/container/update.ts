@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { updateCgroups } from '../cgroups';
+import { cgroupHost, updateCgroups, updateSystemdScope } from '../cgroups';
 import type { LinuxResources, Spec } from '../spec/types';
 import { validateResources } from '../spec/validate';
 import { liveStatus, openContainer, type ContainerDir } from '../state/store';
@@ -138,9 +138,10 @@ function resctrlMounted(): boolean {
 /**
  * `update`: apply new resource limits to a created, running or paused container and keep
  * them in the stored spec copy (<root>/<id>/config.json), so later updates merge with them.
- * On a failed write the previous limits are re-applied (best effort), like runc.
+ * On a failed write the previous limits are re-applied (best effort), like runc. With the
+ * systemd driver the unit's properties are set too (SetUnitProperties, then the files).
  */
-export function update(opts: UpdateOptions): Resources {
+export async function update(opts: UpdateOptions): Promise<Resources> {
   checkId(opts.id);
   const errors = validateResources(opts.resources);
   if (errors.length > 0) throw new TsociError(`invalid resources: ${errors.join('; ')}`);
@@ -161,11 +162,13 @@ export function update(opts: UpdateOptions): Resources {
     const spec = readSpec(cdir);
     const old = spec?.linux?.resources;
     const merged = mergeResources(old, opts.resources);
+    // systemd driver: the unit's properties first (SetUnitProperties), then the files
+    const set = async (r: Resources) => updateCgroups(paths, state.systemdUnit ? await updateSystemdScope(cgroupHost(), state.systemdUnit, r) : r);
     try {
-      updateCgroups(paths, applicable(merged));
+      await set(applicable(merged));
     } catch (err) {
       try {
-        updateCgroups(paths, applicable(old ?? {}));
+        await set(applicable(old ?? {}));
       } catch {
         writeErr('warning: setting back the previous cgroup configuration failed; the stored and the actual limits may differ\n');
       }

@@ -26,6 +26,8 @@ export interface StoredState {
   ownPidNamespace: boolean;
   /** cgroup directories by controller ("" for cgroup v2), created by tsoci */
   cgroupPaths?: Record<string, string>;
+  /** systemd driver: the transient unit holding the cgroups (stopped by delete) */
+  systemdUnit?: string;
   /** the spec kept for later operations (hooks at start/delete, exec defaults) */
   hasSpecCopy?: boolean;
 }

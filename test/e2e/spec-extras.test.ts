@@ -63,7 +63,7 @@ describe('tsoci features', () => {
     expect([...f.linux.namespaces].sort()).toEqual([...enumOf('LinuxNamespaceType')].sort());
     expect(f.linux.capabilities).toEqual([...CAPABILITY_NAMES]);
     expect(f.linux.capabilities).toHaveLength(41);
-    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: true, systemdUser: false, rdma: true });
   });
 
   test('mountOptions: every option the planner knows, nothing it does not', () => {

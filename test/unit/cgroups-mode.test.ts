@@ -133,11 +133,23 @@ describe('systemd driver paths', () => {
     expect(systemdPaths(v2(), 'machine.slice:libpod:abc', 'abc')).toEqual({ '': '/sys/fs/cgroup/machine.slice/libpod-abc.scope' });
   });
   test('createCgroups with systemd:true fails clearly when systemd is not running', () => {
-    expect(() => createCgroups({ id: 'x', systemd: true, rootless: false }, hybrid())).toThrow(
-      'systemd cgroup driver: systemd is not running (no /run/systemd/system)',
-    );
-    // and with systemd running, the D-Bus part is reported as not implemented (after validating the path)
+    const saved = process.env.TSOCI_SYSTEMD_ASSUME_RUNNING;
+    delete process.env.TSOCI_SYSTEMD_ASSUME_RUNNING;
+    try {
+      expect(() => createCgroups({ id: 'x', systemd: true, rootless: false }, hybrid())).toThrow(
+        'systemd cgroup driver: systemd is not running (no /run/systemd/system)',
+      );
+    } finally {
+      if (saved !== undefined) process.env.TSOCI_SYSTEMD_ASSUME_RUNNING = saved;
+    }
+  });
+  test('createCgroups with systemd:true only checks and computes the directories (the scope comes at enterCgroups)', () => {
     expect(() => createCgroups({ id: 'x', cgroupsPath: 'bad', systemd: true, rootless: false }, v2())).toThrow(/slice:prefix:name/);
-    expect(() => createCgroups({ id: 'x', cgroupsPath: 'machine.slice:libpod:x', systemd: true, rootless: false }, v2())).toThrow(/D-Bus.*not implemented/);
+    const p = createCgroups({ id: 'x', cgroupsPath: 'machine.slice:tsoci-unit-test:x', systemd: true, rootless: false }, v2());
+    expect(p).toEqual({ '': '/sys/fs/cgroup/machine.slice/tsoci-unit-test-x.scope' });
+    expect(fs.existsSync(p[''])).toBe(false);
+    expect(() => createCgroups({ id: 'x', systemd: true, rootless: true }, v2())).toThrow(/rootless/);
+    const hybridRunning = { ...hybrid(), systemdRunning: true };
+    expect(() => createCgroups({ id: 'x', systemd: true, rootless: false, resources: { unified: { 'pids.max': '5' } } }, hybridRunning)).toThrow(/cannot use unified on cgroup v1/);
   });
 });
