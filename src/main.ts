@@ -18,6 +18,7 @@ import { resumeCommand } from './cli/resume';
 import { updateCommand } from './cli/update';
 import { eventsCommand } from './cli/events';
 import { writeOut } from './util/out';
+import { trace } from './util/trace';
 
 declare const TSOCI_VERSION: string;
 declare const TSOCI_COMMIT: string;
@@ -30,6 +31,7 @@ function versionText(): string {
 }
 
 export function main(argv: string[]): void {
+  trace('main');
   if (argv.includes('--version') || (argv.length === 1 && argv[0] === '-v')) {
     writeOut(versionText());
     return;
@@ -38,7 +40,7 @@ export function main(argv: string[]): void {
   if (fast) {
     configureLog({ file: fast.args.log, format: fast.args['log-format'] === 'json' ? 'json' : 'text' });
     if (fast.args.debug) enableDebug();
-    const command = { state: stateCommand, start: startCommand, kill: killCommand, delete: deleteCommand, create: createCommand, run: runCommandModule }[fast.name];
+    const command = { state: stateCommand, start: startCommand, kill: killCommand, delete: deleteCommand, create: createCommand, run: runCommandModule, list: listCommand }[fast.name];
     void command.handler(fast.args as never);
     return;
   }

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { getSystemErrorName } from 'util';
 
 /** The compiled addon's surface (cpp/addon). Every call returns 0 or an errno number. */
 export interface NativeAddon {
@@ -8,6 +9,21 @@ export interface NativeAddon {
   setChildSubreaper(): number;
   mkfifo(path: string, mode: number): number;
   reapChild(pid: number): number;
+  /** tsoci-init with fds 0..2 and 3..3+preserveFds-1 inherited, and its sync socket at 3+preserveFds */
+  spawnInit(path: string, argv0: string, env: string[], preserveFds: number): { pid: number; fd: number } | NativeFailure;
+  waitChild(pid: number): Promise<ChildExit | NativeFailure>;
+  waitChildSync(pid: number): ChildExit | NativeFailure;
+}
+
+export interface NativeFailure {
+  errno: number;
+  step: string;
+}
+
+/** How a child ended: an exit code, or the number of the signal that killed it. */
+export interface ChildExit {
+  code: number | null;
+  signal: number | null;
 }
 
 /** build/Release holds tsoci.node and tsoci-init; the bundle lives in dist/, sources in src/. */
@@ -21,10 +37,10 @@ export function native(): NativeAddon {
   return addon;
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 13: 'EACCES',
-  16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL', 110: 'ETIMEDOUT',
-};
 export function errnoName(n: number): string {
-  return ERRNO_NAMES[n] ?? `errno ${n}`;
+  try {
+    return getSystemErrorName(-n);
+  } catch {
+    return `errno ${n}`;
+  }
 }

@@ -6,12 +6,14 @@
 #include "devices_bpf.h"
 #include "process_ops.h"
 #include "seccomp.h"
+#include "spawn_init.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterProcessOps(env, exports);
   tsoci::RegisterConsole(env, exports);
   tsoci::RegisterSeccomp(env, exports);
   tsoci::RegisterDevicesBpf(env, exports);
+  tsoci::RegisterSpawnInit(env, exports);
   return exports;
 }
 

@@ -129,7 +129,12 @@ void reset_signals() {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, nullptr);  // EINVAL for 32/33: fine
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, nullptr);
+  // glibc's sigaction refuses its internal signals 32 and 33 (EINVAL), but an ignored
+  // disposition inherited from the caller would survive execve into the container: the
+  // kernel's rt_sigaction resets them (layout of the kernel's struct sigaction on x86_64/arm64).
+  struct { void (*handler)(int); unsigned long flags; void (*restorer)(); unsigned long mask; } kernelDefault{SIG_DFL, 0, nullptr, 0};
+  for (int s = 32; s <= 33; s++) syscall(SYS_rt_sigaction, s, &kernelDefault, nullptr, sizeof kernelDefault.mask);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -12,14 +12,14 @@ import { TsociError } from '../util/errors';
 import { CgroupHost, cgroupHost } from './mode';
 import { CgroupPaths, cgroupfsPaths } from './paths';
 import { createSystemd, startSystemdScope } from './systemd';
-import { joinCgroups } from './manage';
+import { joinCgroupsInBackground } from './manage';
 import { createV1 } from './v1';
 import { createV2 } from './v2';
 
 export type { CgroupPaths } from './paths';
 export type { CgroupHost, CgroupMode } from './mode';
 export { detectCgroupHost, cgroupHost, parseMountinfo, parseProcCgroup } from './mode';
-export { joinCgroups, cgroupPids, killCgroup, removeCgroups, freezeCgroups, thawCgroups, isFrozen, updateCgroups } from './manage';
+export { joinCgroups, joinCgroupsInBackground, cgroupPids, killCgroup, removeCgroups, freezeCgroups, thawCgroups, isFrozen, updateCgroups } from './manage';
 export { cgroupStats, cgroupStatsJSON } from './stats';
 export { planCgroupMounts } from './mounts';
 export { sharesToWeight, swapToV2, blkioWeightToIoWeight } from './resources-v2';
@@ -58,6 +58,21 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
 }
 
 /**
+ * The directories createCgroups will use, without touching the host: create records them in
+ * state.json first, so a create killed while making them still has them removed by delete.
+ * Undefined when the request is invalid (createCgroups then reports why).
+ */
+export function plannedCgroupPaths(req: CgroupRequest, host: CgroupHost = cgroupHost()): CgroupPaths | undefined {
+  try {
+    // systemd: the directories become ours only once our scope exists (see enterCgroups)
+    if (req.systemd) return undefined;
+    return host.mode === 'none' ? undefined : cgroupfsPaths(host, req.cgroupsPath, req.id);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Puts `pid` (stage0, blocked until it gets its plan) into the container's cgroups: the
  * cgroupfs drivers write cgroup.procs; the systemd driver creates the transient scope with
  * it (systemd.ts), calling onUnit(unit name) just before systemd may create the unit, and
@@ -66,5 +81,5 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
  */
 export async function enterCgroups(req: CgroupRequest, paths: CgroupPaths, pid: number, onUnit: (unit: string | undefined) => void, host: CgroupHost = cgroupHost()): Promise<void> {
   if (req.systemd) return startSystemdScope(host, req, paths, pid, onUnit);
-  joinCgroups(paths, pid);
+  return joinCgroupsInBackground(paths, pid);
 }

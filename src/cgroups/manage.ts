@@ -23,6 +23,25 @@ export function joinCgroups(paths: CgroupPaths, pid: number): void {
   for (const dir of uniqueDirs(paths)) cgWrite(dir, 'cgroup.procs', String(pid));
 }
 
+/**
+ * joinCgroups on the threadpool, all hierarchies at once. Moving a process on cgroup v1 waits
+ * for an RCU grace period (the first write of a burst: 5–30 ms here); the caller overlaps it
+ * with its own work and awaits the promise before the process may fork.
+ */
+export function joinCgroupsInBackground(paths: CgroupPaths, pid: number): Promise<void> {
+  // like cgTryWrite: O_WRONLY|O_TRUNC, never O_CREAT (Node takes numeric flags; its types say string)
+  const flag = (fs.constants.O_WRONLY | fs.constants.O_TRUNC) as unknown as string;
+  const writes = uniqueDirs(paths).map((dir) => {
+    const file = path.join(dir, 'cgroup.procs');
+    return new Promise<void>((resolve, reject) =>
+      fs.writeFile(file, String(pid), { flag }, (err) =>
+        err ? reject(cgError('write', file, err)) : resolve(),
+      ),
+    );
+  });
+  return Promise.all(writes).then(() => undefined);
+}
+
 /** The directory whose cgroup.procs lists the container's processes. */
 function pidsDir(paths: CgroupPaths): string | undefined {
   for (const k of ['pids', 'freezer', '', 'devices', 'memory', 'cpu']) if (paths[k]) return paths[k];

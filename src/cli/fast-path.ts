@@ -2,12 +2,12 @@ import type { GlobalArgs } from './common';
 
 /**
  * The commands managers call on every container (create, start, state, kill, delete, and
- * run) parsed without yargs, whose loading and parsing cost more than everything else a
+ * run, and list, which podman and scripts poll) parsed without yargs, whose loading and parsing cost more than everything else a
  * short command does. Only exact, simple forms are taken; anything else (help, unknown
  * flags, odd values) returns undefined and goes through yargs, which defines the CLI.
  * A unit test checks that both parsers give the same arguments.
  */
-export type FastName = 'state' | 'start' | 'kill' | 'delete' | 'create' | 'run';
+export type FastName = 'state' | 'start' | 'kill' | 'delete' | 'create' | 'run' | 'list';
 
 export interface FastCommand {
   name: FastName;
@@ -22,6 +22,8 @@ interface CommandShape {
   /** how many positionals are required */
   required: number;
   defaults: Record<string, unknown>;
+  /** string flags that take only these values (anything else: yargs reports it) */
+  choices?: Record<string, string[]>;
 }
 
 const GLOBAL: Record<string, FlagType> = { root: 'string', log: 'string', 'log-format': 'string', rootless: 'string', debug: 'boolean', 'systemd-cgroup': 'boolean' };
@@ -39,6 +41,14 @@ const SHAPES: Record<FastName, CommandShape> = {
     positionals: ['id'],
     required: 1,
     defaults: CREATE_DEFAULTS,
+  },
+  list: {
+    flags: { format: 'string', quiet: 'boolean' },
+    aliases: { f: 'format', q: 'quiet' },
+    positionals: [],
+    required: 0,
+    defaults: { format: 'table' },
+    choices: { format: ['table', 'json'] },
   },
 };
 
@@ -60,6 +70,7 @@ export function parseFast(argv: string[]): FastCommand | undefined {
     }
   }
   if (positionals.length < shape.required || positionals.length > shape.positionals.length || positionals[0] === '') return undefined;
+  for (const [flag, allowed] of Object.entries(shape.choices ?? {})) if (!allowed.includes(args[flag] as string)) return undefined;
   positionals.forEach((p, k) => (args[shape.positionals[k]] = p));
   return { name, args: args as FastCommand['args'] };
 }

@@ -11,7 +11,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tty from 'tty';
+import type * as Tty from 'tty';
+import { tty } from '../util/lazy';
 import { native } from '../native';
 import { TsociError } from '../util/errors';
 
@@ -99,13 +100,13 @@ export function openForegroundConsole(needed: boolean): ConsoleListener | undefi
 
 /** The first of stdin, stdout, stderr that is a terminal (runc's console.Current()). */
 function hostTerminalFd(): number | undefined {
-  for (const fd of [0, 1, 2]) if (tty.isatty(fd)) return fd;
+  for (const fd of [0, 1, 2]) if (tty().isatty(fd)) return fd;
   return undefined;
 }
 
 /** Relays between tsoci's stdio and a pty master until the container side closes. */
 export class ConsoleRelay {
-  private readonly master: tty.ReadStream;
+  private readonly master: Tty.ReadStream;
   private readonly closed: Promise<void>;
   /** tsoci's own terminal settings while it is in raw mode */
   private savedTermios: Buffer | undefined;
@@ -119,7 +120,7 @@ export class ConsoleRelay {
   private readonly ignoreError = () => undefined;
 
   constructor(private readonly masterFd: number) {
-    this.master = new tty.ReadStream(masterFd);
+    this.master = new (tty().ReadStream)(masterFd);
     this.closed = new Promise((resolve) => {
       // EIO once every slave fd is closed: the container side is gone
       this.master.on('error', () => resolve());
@@ -131,7 +132,7 @@ export class ConsoleRelay {
     this.master.resume();
     this.resize();
     process.on('SIGWINCH', this.onWinch);
-    if (tty.isatty(0)) {
+    if (tty().isatty(0)) {
       const saved = consoleAddon().ttyMakeRaw(0);
       if (Buffer.isBuffer(saved)) {
         this.savedTermios = saved;

@@ -5,7 +5,7 @@ import { loadSpec } from '../spec/load';
 import type { Spec } from '../spec/types';
 import { planLaunch } from '../plan/plan';
 import type { LaunchPlan } from '../plan/launch-plan';
-import { createCgroups, enterCgroups, planCgroupMounts, type CgroupPaths } from '../cgroups';
+import { createCgroups, enterCgroups, plannedCgroupPaths, planCgroupMounts, type CgroupPaths } from '../cgroups';
 import { native, errnoName } from '../native';
 import { ContainerDir, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
@@ -22,6 +22,7 @@ import { checkIntelRdt, setupIntelRdt } from './intelrdt';
 import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
 import { prepareSeccomp } from '../seccomp';
+import { trace } from '../util/trace';
 
 export interface Created {
   cdir: ContainerDir;
@@ -35,6 +36,7 @@ export interface Created {
  * process is set up and blocked on the exec fifo. Any failure removes everything made.
  */
 export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' = 'detach'): Promise<Created> {
+  trace('create');
   checkId(opts.id);
   const bundle = path.resolve(opts.bundle);
   const spec = loadSpec(bundle);
@@ -59,26 +61,6 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   try {
     cdir.lock();
     faultPoint('create:claimed');
-    cdir.write(state);
-    writeSpecCopy(cdir, spec);
-    state.hasSpecCopy = true;
-    makeFifo(cdir.fifoPath);
-    const listenFds = listenFdCount();
-    const plan = planLaunch(spec, {
-      bundle,
-      containerId: opts.id,
-      mode: 'create',
-      wait,
-      execFifo: cdir.fifoPath,
-      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
-      preserveFds: (opts.preserveFds ?? 0) + listenFds,
-      noPivot: !!opts.noPivot,
-      rootless: !!opts.rootless,
-      isDirectory: isDirectoryOnHost,
-      ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
-    });
-    addListenEnv(plan, listenFds);
-    plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
     const cgroupRequest = {
       id: opts.id,
       cgroupsPath: spec.linux?.cgroupsPath,
@@ -86,12 +68,44 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       systemd: !!opts.systemdCgroup,
       rootless: !!opts.rootless,
     };
-    state.cgroupPaths = createCgroups(cgroupRequest);
+    // recorded before they exist: a create killed while making them leaves nothing to delete
+    state.cgroupPaths = plannedCgroupPaths(cgroupRequest);
     cdir.write(state);
+    try {
+      state.cgroupPaths = createCgroups(cgroupRequest);
+    } catch (err) {
+      state.cgroupPaths = undefined; // it removed what it made; a pre-existing cgroup is not ours to clean
+      throw err;
+    }
     faultPoint('create:cgroups');
-    expandCgroupMounts(plan, spec, state.cgroupPaths);
+    trace('cgroups');
     const cgroups = state.cgroupPaths;
-    const launched = await launch(plan, {
+    const listenFds = listenFdCount();
+    // The plan is built while tsoci-init starts and is moved into the cgroups in the background.
+    const buildPlan = (): LaunchPlan => {
+      writeSpecCopy(cdir, spec);
+      state.hasSpecCopy = true;
+      makeFifo(cdir.fifoPath);
+      const plan = planLaunch(spec, {
+        bundle,
+        containerId: opts.id,
+        mode: 'create',
+        wait,
+        execFifo: cdir.fifoPath,
+        consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+        preserveFds: (opts.preserveFds ?? 0) + listenFds,
+        noPivot: !!opts.noPivot,
+        rootless: !!opts.rootless,
+        isDirectory: isDirectoryOnHost,
+        ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
+      });
+      addListenEnv(plan, listenFds);
+      plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
+      expandCgroupMounts(plan, spec, cgroups);
+      trace('planned');
+      return plan;
+    };
+    const launched = await launch({ preserveFds: (opts.preserveFds ?? 0) + listenFds, wait, build: buildPlan }, {
       // stage0 joins before it forks: everything in the container starts inside its cgroups
       onSpawned: (stage0) =>
         enterCgroups(cgroupRequest, cgroups, stage0, (unit) => {
@@ -114,6 +128,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
       },
     });
+    trace('launched');
     state.pid = launched.pid;
     state.initStartTime = readProcStat(launched.pid)?.startTime;
     state.phase = 'created';
@@ -121,6 +136,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     cdir.write(state);
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    trace('created');
     return { cdir, state, spec, launched };
   } catch (err) {
     await destroy(cdir, state);

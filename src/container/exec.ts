@@ -70,5 +70,5 @@ export async function exec(opts: ExecOptions): Promise<number> {
   const { code, signal } = await launched.exited;
   await relay?.finish();
   for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
-  return signal ? 128 + signalNumber(signal) : code ?? 1;
+  return signal ? 128 + signal : code ?? 1;
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'child_process';
+import { childProcess } from '../util/lazy';
 import type { Hook } from '../spec/types';
 import { TsociError } from '../util/errors';
 
@@ -31,7 +31,7 @@ export async function runHooksWarn(kind: string, hooks: Hook[] | undefined, stat
 function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const argv = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
-    const child = spawn(hook.path, argv.slice(1), {
+    const child = childProcess().spawn(hook.path, argv.slice(1), {
       argv0: argv[0],
       env: Object.fromEntries((hook.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       stdio: ['pipe', 'inherit', 'inherit'],

@@ -1,14 +1,16 @@
-import { spawn, type ChildProcess } from 'child_process';
-import type { Socket } from 'net';
-import { initBinary, native } from '../native';
+import { initBinary, native, errnoName, type ChildExit } from '../native';
 import type { LaunchPlan } from '../plan/launch-plan';
 import { TsociError } from '../util/errors';
 import { faultEnv } from '../util/fault';
+import { trace } from '../util/trace';
 import { SyncChannel } from './sync-channel';
 import { reapOrphanedInits } from './orphans';
 
 export interface LaunchCallbacks {
-  /** stage0 exists and blocks reading its plan: put it into the container's cgroups now */
+  /**
+   * stage0 exists and blocks reading its plan: put it into the container's cgroups now. A
+   * returned promise is awaited after the plan is built (see DeferredPlan), before stage0 gets it.
+   */
   onSpawned?(stage0Pid: number): void | Promise<void>;
   /** the container process exists (host pid) */
   onPid?(pid: number): void | Promise<void>;
@@ -19,42 +21,47 @@ export interface LaunchCallbacks {
 export interface Launched {
   /** host pid of the container process */
   pid: number;
-  /** stage0: in foreground mode its exit status is the container's */
-  stage0: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** stage0's exit: in foreground mode its status is the container's; in detach mode it has exited */
+  exited: Promise<ChildExit>;
+}
+
+/** A plan built once tsoci-init is spawned, so its start-up and cgroup join overlap the planning. */
+export interface DeferredPlan {
+  preserveFds: number;
+  wait: LaunchPlan['wait'];
+  build(): LaunchPlan;
 }
 
 /**
  * Spawns tsoci-init, sends the plan and follows the sync protocol until the init is
  * ready. On any failure the init processes are killed before the error is thrown.
  */
-export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promise<Launched> {
+export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallbacks = {}): Promise<Launched> {
   // Orphans of a failed launch (stage2 once stage0 is gone) come to us and are reaped here,
   // not left as zombies for the host's init.
   native().setChildSubreaper();
-  const preserved = Array.from({ length: plan.preserveFds }, (_, i) => 3 + i);
-  const syncFd = 3 + plan.preserveFds;
-  const stage0 = spawn(initBinary, [], {
-    stdio: ['inherit', 'inherit', 'inherit', ...preserved, 'pipe'],
-    // the init sees only what it needs: the container's env comes from the plan
-    env: { TSOCI_SYNC_FD: String(syncFd), PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...faultEnv() },
-    argv0: 'tsoci-init',
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    stage0.on('exit', (code, signal) => resolve({ code, signal }));
-    stage0.on('error', () => resolve({ code: 127, signal: null }));
-  });
-  const spawnError = new Promise<Error>((resolve) => stage0.on('error', resolve));
-  const channel = new SyncChannel(stage0.stdio[syncFd] as Socket);
+  const syncFd = 3 + request.preserveFds;
+  // the init sees only what it needs: the container's env comes from the plan
+  const env = { TSOCI_SYNC_FD: String(syncFd), PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...faultEnv() };
+  const spawned = native().spawnInit(initBinary, 'tsoci-init', Object.entries(env).map(([k, v]) => `${k}=${v}`), request.preserveFds);
+  if ('errno' in spawned) throw new TsociError(`start ${initBinary}: ${spawned.step}: ${errnoName(spawned.errno)}`);
+  const stage0 = spawned.pid;
+  const channel = new SyncChannel(spawned.fd);
   let pid = 0;
+  let joined: Promise<void> | undefined;
   try {
-    if (!stage0.pid) throw new TsociError(`start ${initBinary}: ${(await spawnError).message}`);
-    await cb.onSpawned?.(stage0.pid);
+    trace('spawned');
+    joined = Promise.resolve(cb.onSpawned?.(stage0));
+    joined.catch(() => undefined); // awaited below, or settled in the cleanup when build() throws
+    const plan = 'build' in request ? request.build() : request;
+    await joined;
+    trace('joined');
     channel.send(plan);
     for (;;) {
-      const msg = await channel.next();
+      const msg = channel.next();
+      trace(`init: ${msg?.type}`);
       if (msg === null) {
-        const { code, signal } = await exited;
+        const { code, signal } = waitSync(stage0);
         throw new TsociError(`container init exited before it was ready (${signal ? `signal ${signal}` : `status ${code}`})`);
       }
       if (msg.type === 'pid') {
@@ -72,14 +79,28 @@ export async function launch(plan: LaunchPlan, cb: LaunchCallbacks = {}): Promis
   } catch (err) {
     channel.close();
     if (pid) killQuietly(pid);
-    stage0.kill('SIGKILL');
-    await exited;
+    killQuietly(stage0);
+    // a cgroup join / systemd call still in flight must end before the caller cleans up
+    await joined?.catch(() => undefined);
+    waitSync(stage0);
     if (pid) native().reapChild(pid);
     reapOrphanedInits(); // e.g. a stage1 that reported an error and exited as stage0 was killed
     throw err;
   }
   channel.close();
-  return { pid, stage0, exited };
+  // detach: stage0 exits as soon as its stage1 has (before "ready"); reap it now
+  const exited = request.wait === 'foreground' ? waitAsync(stage0) : Promise.resolve(waitSync(stage0));
+  return { pid, exited };
+}
+
+function waitSync(pid: number): ChildExit {
+  const r = native().waitChildSync(pid);
+  return 'errno' in r ? { code: 127, signal: null } : r;
+}
+
+async function waitAsync(pid: number): Promise<ChildExit> {
+  const r = await native().waitChild(pid);
+  return 'errno' in r ? { code: 127, signal: null } : r;
 }
 
 function killQuietly(pid: number): void {

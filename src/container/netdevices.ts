@@ -13,7 +13,7 @@
  * virtual ones (a veth pair disappears entirely). Only a partially failed move during
  * create returns the devices already moved, so a failed create leaves the host as it was.
  */
-import { execFileSync } from 'child_process';
+import { childProcess } from '../util/lazy';
 import * as fs from 'fs';
 import type { Spec } from '../spec/types';
 import { TsociError } from '../util/errors';
@@ -30,7 +30,7 @@ interface Addr {
 
 function run(cmd: string, args: string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return childProcess().execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error((e.stderr || e.message).trim());

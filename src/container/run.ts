@@ -5,6 +5,7 @@ import { deleteContainer } from './delete';
 import type { CreateOptions } from './options';
 import { runHooks } from './hooks';
 import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
+import { trace } from '../util/trace';
 import { ConsoleRelay, bundleWantsTerminal, openForegroundConsole } from './console';
 
 
@@ -44,6 +45,7 @@ export async function run(opts: CreateOptions & { detach?: boolean; keep?: boole
     }
     const hookState = { ociVersion: state.ociVersion, id: state.id, status: 'running', pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} };
     await runHooks('poststart', spec.hooks?.poststart, hookState);
+    trace('started');
   } catch (err) {
     relay?.stop();
     await deleteContainer({ ...opts, force: true });
@@ -51,9 +53,11 @@ export async function run(opts: CreateOptions & { detach?: boolean; keep?: boole
   }
   if (opts.detach) return 0;
   const { code, signal } = await launched.exited;
+  trace('exited');
   await relay?.finish();
   for (const sig of FORWARDED) process.off(sig, forward);
   if (!opts.keep) await deleteContainer({ ...opts, force: true });
-  if (signal) return 128 + osSignal(signal);
+  trace('deleted');
+  if (signal) return 128 + signal;
   return code ?? 1;
 }

@@ -1,4 +1,4 @@
-import type { Socket } from 'net';
+import * as fs from 'fs';
 
 /** A message tsoci-init sends on the sync socket (see src/plan/launch-plan.ts). */
 export type InitMessage =
@@ -7,66 +7,70 @@ export type InitMessage =
   | { type: 'ready' }
   | { type: 'error'; step: string; path?: string; errno?: number; message: string };
 
-/** Newline-delimited JSON over the sync socket, read one message at a time. */
+/**
+ * Newline-delimited JSON over the sync socket, with blocking reads and writes: the launch is
+ * a strict request/reply sequence, so there is nothing for an event loop to do meanwhile
+ * (and a net.Socket would cost a module load and a loop turn per message).
+ */
 export class SyncChannel {
-  private buffer = '';
-  private queue: (InitMessage | null)[] = [];
-  private waiter: ((m: InitMessage | null) => void) | undefined;
+  private pending = Buffer.alloc(0); // bytes, so a UTF-8 character split across reads stays whole
   private ended = false;
+  private readonly chunk = Buffer.alloc(64 * 1024);
 
-  constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
-    const end = () => this.onEnd();
-    socket.on('end', end);
-    socket.on('close', end);
-    socket.on('error', end);
-  }
+  constructor(private fd: number) {}
 
   send(message: unknown): void {
-    this.socket.write(JSON.stringify(message) + '\n');
-  }
-
-  /** The next message, or null once the init closed its end (it exited or exec'd). */
-  next(): Promise<InitMessage | null> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private push(m: InitMessage | null): void {
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      w(m);
-    } else {
-      this.queue.push(m);
-    }
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (!line.trim()) continue;
+    const buf = Buffer.from(JSON.stringify(message) + '\n');
+    for (let off = 0; off < buf.length; ) {
       try {
-        this.push(JSON.parse(line) as InitMessage);
-      } catch {
-        this.push({ type: 'error', step: 'sync', message: `malformed message from init: ${line.slice(0, 200)}` });
+        off += fs.writeSync(this.fd, buf, off);
+      } catch (err) {
+        if (retryable(err)) continue;
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') return; // the init is gone: next() reports it
+        throw err;
       }
     }
   }
 
-  private onEnd(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.push(null);
+  /** The next message, or null once the init closed its end (it exited or exec'd). */
+  next(): InitMessage | null {
+    for (;;) {
+      const nl = this.pending.indexOf(0x0a);
+      if (nl >= 0) {
+        const line = this.pending.toString('utf8', 0, nl);
+        this.pending = this.pending.subarray(nl + 1);
+        if (!line.trim()) continue;
+        try {
+          return JSON.parse(line) as InitMessage;
+        } catch {
+          return { type: 'error', step: 'sync', message: `malformed message from init: ${line.slice(0, 200)}` };
+        }
+      }
+      if (this.ended) return null;
+      this.fill();
+    }
   }
+
+  close(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private fill(): void {
+    let n: number;
+    try {
+      n = fs.readSync(this.fd, this.chunk, 0, this.chunk.length, null);
+    } catch (err) {
+      if (retryable(err)) return;
+      n = 0; // ECONNRESET and the like: the init is gone
+    }
+    if (n === 0) this.ended = true;
+    else this.pending = Buffer.concat([this.pending, this.chunk.subarray(0, n)]);
+  }
+}
+
+function retryable(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EINTR' || code === 'EAGAIN';
 }

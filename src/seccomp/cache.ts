@@ -9,7 +9,7 @@
  * starts with a dot: `list`, the id check and the test leak check never take it for a container.
  * The cache is an optimisation only: when it cannot be read or written, tsoci compiles.
  */
-import { createHash, randomBytes } from 'crypto';
+import { crypto } from '../util/lazy';
 import * as fs from 'fs';
 import * as path from 'path';
 import { canonicalInput, type SeccompCompileInput, type SeccompLibInfo } from './profile';
@@ -30,7 +30,7 @@ export interface CachedCompile {
 }
 
 export function cacheKey(input: SeccompCompileInput, lib: Pick<SeccompLibInfo, 'version'>): string {
-  return createHash('sha256').update(`${FORMAT}\n${lib.version}\n${process.arch}\n${canonicalInput(input)}`).digest('hex');
+  return crypto().createHash('sha256').update(`${FORMAT}\n${lib.version}\n${process.arch}\n${canonicalInput(input)}`).digest('hex');
 }
 
 export function cacheDir(root: string): string {
@@ -52,7 +52,7 @@ function readCached(file: string): Buffer | undefined {
 
 /** Temp file + rename: a reader sees no file or the whole file, never part of one. */
 function writeCached(file: string, bpf: Buffer): boolean {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(tmp, bpf, { mode: 0o600 });

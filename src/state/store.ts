@@ -146,7 +146,37 @@ export class ContainerDir {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     }
-    fs.rmSync(target, { recursive: true, force: true, maxRetries: 5, retryDelay: 5 });
+    removeFlatDir(target);
+  }
+}
+
+/**
+ * A container directory holds files only: unlink them and rmdir. (fs.rmSync's recursive mode
+ * loads Node's rimraf module, ~5 ms of every delete.) Anything unexpected goes to rmSync.
+ */
+function removeFlatDir(dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
+      else fs.rmSync(p, { force: true });
+    }
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // another tsoci re-created the lock file meanwhile (it finds the directory gone and gives up)
+      if (code !== 'ENOTEMPTY' || attempt >= 5) throw err;
+    }
   }
 }
 

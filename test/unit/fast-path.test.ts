@@ -8,10 +8,11 @@ import { killCommand } from '../../src/cli/kill';
 import { deleteCommand } from '../../src/cli/delete';
 import { createCommand } from '../../src/cli/create';
 import { runCommandModule } from '../../src/cli/run';
+import { listCommand } from '../../src/cli/list';
 
 // The fast path must mean exactly what yargs (which defines the CLI) means, or decline.
 const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force', 'bundle', 'pid-file',
-  'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper'];
+  'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper', 'format', 'quiet'];
 
 function viaYargs(argv: string[]): { name: string; args: Record<string, unknown> } | undefined {
   let got: { name: string; args: Record<string, unknown> } | undefined;
@@ -28,6 +29,7 @@ function viaYargs(argv: string[]): { name: string; args: Record<string, unknown>
     .command(capture('delete', deleteCommand))
     .command(capture('create', createCommand))
     .command(capture('run', runCommandModule))
+    .command(capture('list', listCommand))
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .exitProcess(false)
@@ -60,6 +62,10 @@ const TAKEN = [
   ['run', 'c1'],
   ['run', '-d', '--pid-file', 'p', '-b', '/x', 'c1'],
   ['run', '--detach', '--keep', '--no-subreaper', 'c1'],
+  ['list'],
+  ['--root', '/run/x', 'list', '--format', 'json'],
+  ['list', '-f', 'table', '-q'],
+  ['list', '--quiet', '--format=json'],
 ];
 const DECLINED = [
   ['state'],
@@ -78,6 +84,10 @@ const DECLINED = [
   ['run', '-db', 'x', 'c1'],
   ['create', '--pid-file', '--bundle', 'c1'],
   ['exec', 'c1', 'ls'],
+  ['list', 'c1'],
+  ['list', '--format', 'yaml'],
+  ['list', '-f'],
+  ['ls'],
 ];
 
 describe('fast path for short commands', () => {
