@@ -2,7 +2,7 @@
 // command pays, and a bundle loads 30–45 ms faster than loose modules (DESIGN.md).
 import { build } from 'esbuild';
 import { execSync } from 'child_process';
-import { readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { builtinModules } from 'module';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url)));
@@ -41,6 +41,7 @@ for (const f of execSync('git ls-files src', { encoding: 'utf8' }).split('\n').f
 const code = result.outputFiles[0].text.replace(/__toESM\(require\("((?:node:)?[\w/]+)"\)\)/g, (whole, name) =>
   builtins.has(name.replace(/^node:/, '')) ? `require("${name}")` : whole,
 );
+mkdirSync('dist', { recursive: true });
 writeFileSync('dist/tsoci.js', code);
 
 // Warm the V8 code cache once so the first real command already starts fast.
