@@ -14,7 +14,7 @@
  */
 import { systemBus, Message, MessageType, Variant, type MessageBus } from 'dbus-next';
 import type { LinuxResources } from '../spec/types';
-import { resourceProperties, scopeProperties, systemdCpuQuota, type SdProp } from './systemd-props';
+import { resourceProperties, scopeProperties, systemdCpuQuota, type ScopeInput, type SdProp } from './systemd-props';
 
 const DEST = 'org.freedesktop.systemd1';
 const OBJ = '/org/freedesktop/systemd1';
@@ -240,13 +240,8 @@ async function withConnection<T>(fn: (c: SystemdConnection) => Promise<T>): Prom
   }
 }
 
-export interface StartScopeRequest {
-  unit: string;
-  slice: string;
-  description: string;
-  pid: number;
-  v2: boolean;
-  resources?: LinuxResources;
+/** What scopeProperties needs, less systemd's version (asked on the connection). */
+export interface StartScopeRequest extends Omit<ScopeInput, 'version'> {
   /**
    * onUnit(unit): once connected, just before StartTransientUnit (from then on the unit may
    * be ours); onUnit(undefined): systemd refused the call, the unit is not ours.
