@@ -1,14 +1,12 @@
 /**
- * Node built-ins that cost milliseconds to load (child_process ~6 ms, crypto ~2 ms, tty ~7 ms) and
- * that the common commands do not need: loaded on first use, so `create` without hooks
- * or seccomp never pays for them. (The bundle allows no dynamic import: plain require.)
+ * Node built-ins that cost milliseconds to load (child_process ~6 ms, tty ~7 ms) and that
+ * the common commands do not need: loaded on first use, so `create` without hooks or a
+ * terminal never pays for them. (The bundle allows no dynamic import: plain require.)
  */
 import type * as ChildProcess from 'child_process';
-import type * as Crypto from 'crypto';
 import type * as Tty from 'tty';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 export const childProcess = (): typeof ChildProcess => require('child_process') as typeof ChildProcess;
-export const crypto = (): typeof Crypto => require('crypto') as typeof Crypto;
 /** tty loads net (~7 ms): only a foreground terminal needs it */
 export const tty = (): typeof Tty => require('tty') as typeof Tty;

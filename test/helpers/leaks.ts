@@ -140,7 +140,7 @@ function cgroupsAndProcs(): Pick<HostSnapshot, 'cgroups' | 'cgroupProcs'> {
 
 /** tsoci's compiled seccomp filters outlive containers by design; a temp file left in there is still a leak */
 const SECCOMP_CACHE = '.seccomp-cache';
-const isCachedFilter = (entry: string) => /\/\.seccomp-cache\/$|\/\.seccomp-cache\/[0-9a-f]{64}\.bpf$/.test(entry);
+const isCachedFilter = (entry: string) => /\/\.seccomp-cache\/$|\/\.seccomp-cache\/[0-9a-f]{16}\.bpf$/.test(entry);
 
 function stateEntries(root: string): string[] {
   try {

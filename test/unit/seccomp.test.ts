@@ -6,7 +6,7 @@ import {
   SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_SPEC_ALLOW,
   SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
 } from '../../src/seccomp/profile';
-import { cacheKey, compileCached, SECCOMP_CACHE_DIR } from '../../src/seccomp/cache';
+import { cacheFileName, cacheKey, compileCached, SECCOMP_CACHE_DIR } from '../../src/seccomp/cache';
 import { compileSeccomp, seccompLibInfo } from '../../src/seccomp';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -103,7 +103,7 @@ describe('the cache (fake compiler)', () => {
   const input = () => compileInput({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdirRule('SCMP_ACT_ERRNO')] } as any);
   const lib = { version: '2.5.4' };
 
-  test('compiles once, then serves <root>/.seccomp-cache/<sha256>.bpf', () => {
+  test('compiles once, then serves <root>/.seccomp-cache/<name>.bpf', () => {
     let calls = 0;
     const compile = () => {
       calls++;
@@ -111,7 +111,7 @@ describe('the cache (fake compiler)', () => {
     };
     const first = compileCached(root, input(), lib, compile);
     expect(first.cached).toBe(false);
-    expect(first.file).toBe(path.join(root, SECCOMP_CACHE_DIR, `${cacheKey(input(), lib)}.bpf`));
+    expect(first.file).toBe(path.join(root, SECCOMP_CACHE_DIR, cacheFileName(Buffer.from(cacheKey(input(), lib)))));
     expect(fs.statSync(first.file!).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(first.file!)).mode & 0o777).toBe(0o700);
     const second = compileCached(root, input(), lib, compile);
@@ -125,16 +125,33 @@ describe('the cache (fake compiler)', () => {
     const other = compileInput({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdirRule('SCMP_ACT_ERRNO', { errnoRet: 1 })] } as any);
     expect(cacheKey(other, lib)).not.toBe(cacheKey(input(), lib));
     expect(cacheKey(input(), { version: '2.6.0' })).not.toBe(cacheKey(input(), lib));
-    expect(cacheKey(input(), lib)).toMatch(/^[0-9a-f]{64}$/);
+    expect(cacheFileName(Buffer.from(cacheKey(other, lib)))).not.toBe(cacheFileName(Buffer.from(cacheKey(input(), lib))));
+    expect(cacheFileName(Buffer.from(cacheKey(input(), lib)))).toMatch(/^[0-9a-f]{16}\.bpf$/);
+    // FNV-1a 64 test vectors (the name must not change between builds: it is the file on disk)
+    expect(cacheFileName(Buffer.from(''))).toBe('cbf29ce484222325.bpf');
+    expect(cacheFileName(Buffer.from('a'))).toBe('af63dc4c8601ec8c.bpf');
+  });
+
+  test('a file under the same name holding another key (a name collision) is a miss, then replaced', () => {
+    const file = path.join(root, SECCOMP_CACHE_DIR, cacheFileName(Buffer.from(cacheKey(input(), lib))));
+    const otherKey = Buffer.from(cacheKey(input(), { version: '0.0.0' }));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(otherKey.length);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.concat([length, otherKey, Buffer.alloc(8, 9)]));
+    const r = compileCached(root, input(), lib, () => Buffer.alloc(16, 1));
+    expect(r.cached).toBe(false);
+    expect(compileCached(root, input(), lib, () => Buffer.alloc(8)).bpf).toEqual(Buffer.alloc(16, 1));
   });
 
   test('a damaged cache file (not whole sock_filters) is recompiled and replaced', () => {
-    const file = path.join(root, SECCOMP_CACHE_DIR, `${cacheKey(input(), lib)}.bpf`);
+    const file = path.join(root, SECCOMP_CACHE_DIR, cacheFileName(Buffer.from(cacheKey(input(), lib))));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, Buffer.alloc(13));
     const r = compileCached(root, input(), lib, () => Buffer.alloc(16, 1));
     expect(r.cached).toBe(false);
-    expect(fs.readFileSync(file)).toEqual(Buffer.alloc(16, 1));
+    expect(fs.readFileSync(file).subarray(-16)).toEqual(Buffer.alloc(16, 1));
+    expect(compileCached(root, input(), lib, () => Buffer.alloc(8)).cached).toBe(true);
   });
 
   test('an unwritable cache is not an error: the filter is compiled every time', () => {
