@@ -74,6 +74,8 @@ export class ContainerDir {
     try {
       fd = fs.openSync(path.join(this.dir, LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     } catch (err) {
+      // deleted (its directory renamed away) since it was opened: what the caller reports for an unknown id
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TsociError(`container "${this.id}" does not exist`, 'ENOENT');
       throw sysError('open lock', path.join(this.dir, LOCK_FILE), err);
     }
     const rc = native().flock(fd, true, nonblocking);
