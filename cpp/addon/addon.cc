@@ -2,6 +2,7 @@
 // plain values or {errno} — no C++ exception crosses the N-API boundary.
 #include <napi.h>
 
+#include "cache_name.h"
 #include "console.h"
 #include "devices_bpf.h"
 #include "process_ops.h"
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterSeccomp(env, exports);
   tsoci::RegisterDevicesBpf(env, exports);
   tsoci::RegisterSpawnInit(env, exports);
+  tsoci::RegisterCacheName(env, exports);
   return exports;
 }
 

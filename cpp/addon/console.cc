@@ -28,27 +28,11 @@
 #include <cstring>
 #include <string>
 
+#include "fd.h"
+#include "scm.h"
+
 namespace tsoci {
 namespace {
-
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd = -1) : fd_(fd) {}
-  ~OwnedFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_;
-};
 
 std::string ErrnoText(int err) {
   const char* desc = strerrordesc_np(err);
@@ -93,7 +77,7 @@ Napi::Value ConsoleListen(const Napi::CallbackInfo& info) {
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return ErrnoObject(env, ENAMETOOLONG, "listen on " + path);
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  OwnedFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  Fd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s.get() < 0) return ErrnoObject(env, errno, "socket");
   if (bind(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
     return ErrnoObject(env, errno, "bind " + path);
@@ -119,39 +103,15 @@ Napi::Value ConsoleRecvFd(const Napi::CallbackInfo& info) {
     } while (c < 0 && errno == EINTR);
     if (c < 0) return ErrnoObject(env, errno, "accept on the console socket");
   }
-  OwnedFd accepted(c);
+  Fd accepted(c);
   int conn = listening ? c : fd;
   int err = WaitReadable(conn, deadline);
   if (err) return ErrnoObject(env, err, "wait for the pty master on the console socket");
 
   char name[4096];
-  struct iovec iov = {name, sizeof name - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * 4)];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do {
-    n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoObject(env, errno, "receive the pty master");
   int received = -1;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; i++) {
-      int got;
-      memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-      if (received < 0) received = got;
-      else close(got);  // only one is expected
-    }
-  }
+  ssize_t n = recv_with_fd(conn, name, sizeof name - 1, &received);
+  if (n < 0) return ErrnoObject(env, errno, "receive the pty master");
   if (received < 0) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("errno", n == 0 ? EPIPE : EBADMSG);

@@ -12,20 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd.h"
+
 namespace tsoci {
 namespace {
-
-// RAII for a file descriptor the addon opens itself.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { if (fd_ >= 0) close(fd_); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
- private:
-  int fd_;
-};
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -47,7 +37,7 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
 Napi::Value WaitForExit(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   int timeout_ms = info[1].As<Napi::Number>().Int32Value();
-  UniqueFd pidfd(PidfdOpen(pid));
+  Fd pidfd(PidfdOpen(pid));
   if (pidfd.get() < 0) return Napi::Number::New(info.Env(), errno == ESRCH ? 0 : errno);
   struct pollfd pfd = {pidfd.get(), POLLIN, 0};
   int rc;
@@ -61,7 +51,7 @@ Napi::Value WaitForExit(const Napi::CallbackInfo& info) {
 Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   int sig = info[1].As<Napi::Number>().Int32Value();
-  UniqueFd pidfd(PidfdOpen(pid));
+  Fd pidfd(PidfdOpen(pid));
   if (pidfd.get() < 0) return Napi::Number::New(info.Env(), errno);
   long rc = syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);

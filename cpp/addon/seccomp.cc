@@ -17,7 +17,6 @@
 
 #include <cctype>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -382,24 +381,9 @@ Napi::Value SeccompInfo(const Napi::CallbackInfo& info) {
 
 #endif
 
-// seccompCacheName(key: Buffer) -> 16 hex digits: 64-bit FNV-1a of the cache key. Only a
-// file name (the cache compares the whole key on a hit); native because the key is ~100 KB
-// and a cold JS loop over it costs ~3 ms of every create.
-Napi::Value SeccompCacheName(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBuffer()) return ErrorResult(env, {"seccompCacheName: expected a Buffer"});
-  auto key = info[0].As<Napi::Buffer<uint8_t>>();
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < key.Length(); i++) h = (h ^ key.Data()[i]) * 0x100000001b3ULL;
-  char hex[17];
-  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return Napi::String::New(env, hex);
-}
-
 }  // namespace
 
 void RegisterSeccomp(Napi::Env env, Napi::Object exports) {
-  exports.Set("seccompCacheName", Napi::Function::New(env, SeccompCacheName));
   exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp));
   exports.Set("seccompInfo", Napi::Function::New(env, SeccompInfo));
 }

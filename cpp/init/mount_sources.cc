@@ -31,27 +31,16 @@ bool send_one(int chan, int fd) {
 // -1: none was sent; -2: the channel failed
 int receive_one(int chan) {
   char have = 0;
-  struct iovec iov = {&have, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do {
-    n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) return -2;
-  if (!have) return -1;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -2;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
+  int fd = -1;
+  if (recv_with_fd(chan, &have, 1, &fd) != 1) {
+    if (fd >= 0) close(fd);
+    return -2;
+  }
+  if (!have) {
+    if (fd >= 0) close(fd);  // none was announced
+    return -1;
+  }
+  return fd < 0 ? -2 : fd;
 }
 
 }  // namespace
