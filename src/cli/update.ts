@@ -38,6 +38,9 @@ export const updateCommand: CommandModule<GlobalArgs, UpdateArgs> = {
     let b = withId(y).option('resources', {
       alias: 'r',
       type: 'string',
+      // containerd's shim sends `--resources - <id>`: yargs leaves a lone "-" after an
+      // option unconsumed (it reads it as a positional) unless the option takes one argument
+      nargs: 1,
       describe: "file with a LinuxResources JSON document, or '-' for stdin (the knob flags are then ignored)",
     });
     for (const k of KNOBS) {

@@ -213,6 +213,23 @@ describe('update', () => {
       expect(stdin.status).toBe(0);
       expect(readCg(p.pids, 'pids.max')).toBe('7');
       expect(storedResources(c.id)).toMatchObject({ memory: { limit: 256 * MiB, swap: 512 * MiB }, pids: { limit: 7 } });
+      // what containerd's runc shim sends for `docker update`: `--resources -` (a space, then "-") before the id
+      const log = path.join(c.bundle, 'log.json');
+      const shim = spawnSync(TSOCI, ['--root', TEST_ROOT, '--log', log, '--log-format', 'json', 'update', '--resources', '-', c.id], {
+        input: JSON.stringify({ pids: { limit: 9 }, cpu: { quota: 30000, period: 100000 } }), encoding: 'utf8',
+      });
+      expect(shim.stderr).toBe('');
+      expect(shim.status).toBe(0);
+      expect(readCg(p.pids, 'pids.max')).toBe('9');
+      expect(readCg(p.cpu, 'cpu.cfs_quota_us')).toBe('30000');
+      const eq = spawnSync(TSOCI, ['--root', TEST_ROOT, 'update', '--resources=-', c.id], { input: JSON.stringify({ pids: { limit: 11 } }), encoding: 'utf8' });
+      expect(eq.stderr).toBe('');
+      expect(readCg(p.pids, 'pids.max')).toBe('11');
+      // stdin that is not JSON: one error line naming stdin
+      const junk = spawnSync(TSOCI, ['--root', TEST_ROOT, 'update', '--resources', '-', c.id], { input: 'junk', encoding: 'utf8' });
+      expect(junk.status).toBe(1);
+      expect(junk.stderr).toMatch(/^tsoci: invalid resources JSON in stdin: .*\n$/);
+      expect(readCg(p.pids, 'pids.max')).toBe('11');
 
       fs.writeFileSync(file, JSON.stringify({ memory: { limit: 'lots' } }));
       const bad = tsoci(['update', '--resources', file, c.id]);
