@@ -5,11 +5,18 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake libseccomp-dev nlohmann-json3-dev busybox-static uidmap iproute2 procps util-linux
       golang-github-opencontainers-specs-dev runc crun
-      podman conmon containernetworking-plugins containerd  # real clients: test/e2e/podman.test.ts, containerd.test.ts
+      podman conmon containernetworking-plugins containerd  # real clients: test/e2e/podman.test.ts, containerd.test.ts, cri.test.ts
+      docker.io buildah  # test/e2e/docker.test.ts, buildah.test.ts (and the CRI test's offline images)
       dbus)  # dbus-daemon for the fake systemd of test/e2e/systemd-cgroup.test.ts
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
+  # no service a package ships may start now (a system dockerd would make docker0 and
+  # iptables rules): the tests start private daemons of their own
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
