@@ -33,6 +33,7 @@ describeIfDocker('docker (dockerd 20.10, containerd shim) with tsoci as the runt
   let daemon: ChildProcess | undefined;
   let daemonLog: string;
   let cgroupsBefore: Set<string>;
+  let runContainerdBefore: boolean;
   let runDockerBefore: boolean;
   let env: NodeJS.ProcessEnv;
 
@@ -48,6 +49,7 @@ describeIfDocker('docker (dockerd 20.10, containerd shim) with tsoci as the runt
   beforeAll(async () => {
     cgroupsBefore = cgroupDirs();
     runDockerBefore = fs.existsSync('/run/docker');
+    runContainerdBefore = fs.existsSync('/run/containerd');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-docker-'));
     fs.chmodSync(dir, 0o755);
     sock = path.join(dir, 'docker.sock');
@@ -107,6 +109,8 @@ describeIfDocker('docker (dockerd 20.10, containerd shim) with tsoci as the runt
     fs.rmSync(dir, { recursive: true, force: true });
     // dockerd makes /run/docker/plugins whatever the exec-root
     if (!runDockerBefore) fs.rmSync('/run/docker', { recursive: true, force: true });
+    // the shims' sockets (/run/containerd/s) and fifos go there whatever containerd's state dir
+    if (!runContainerdBefore) fs.rmSync('/run/containerd', { recursive: true, force: true });
     expect(removeNewCgroups(cgroupsBefore, (d) => d.includes(`/${cgroupParent}`))).toEqual([]);
   }, 60000);
 
