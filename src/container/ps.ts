@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { cgroupPids } from '../cgroups';
-import { openContainer } from '../state/store';
+import { openContainer, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { TsociError } from '../util/errors';
 import type { GlobalOptions } from './options';
@@ -9,9 +9,12 @@ import type { GlobalOptions } from './options';
 /** `ps --format json`: the host PIDs of every process in the container's cgroup (or pid namespace), sorted. */
 export function containerPids(opts: GlobalOptions & { id: string }): number[] {
   checkId(opts.id);
-  const { state } = openContainer(opts.root, opts.id);
+  return pidsOf(openContainer(opts.root, opts.id).state);
+}
+
+/** The container's processes: its cgroup's, or (rootless without a cgroup) its pid namespace's. */
+export function pidsOf(state: Pick<StoredState, 'cgroupPaths' | 'pid' | 'ownPidNamespace'>): number[] {
   if (state.cgroupPaths && Object.keys(state.cgroupPaths).length > 0) return cgroupPids(state.cgroupPaths);
-  // no cgroup (rootless without delegation): the processes of the container's pid namespace
   return state.pid ? pidNamespaceMembers(state.pid, !!state.ownPidNamespace) : [];
 }
 

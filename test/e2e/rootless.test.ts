@@ -150,6 +150,20 @@ describeIfRootless('rootless tsoci', () => {
     expect(userPids(u)).toEqual([]);
   });
 
+  test('kill --all without a cgroup reaches every process of the pid namespace', () => {
+    // init (pid 1 of its namespace, no handler) does not die of TERM; only its child getting
+    // TERM too ends the container
+    configure((c) => (c.process.args = ['sh', '-c', 'sleep 600 & wait']));
+    const id = 'killall1';
+    expect(ts(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    waitUntil(() => (JSON.parse(ts(['ps', '--format', 'json', id]).stdout) as number[]).length === 2, 15000, 'two processes');
+    expect(ts(['kill', id, 'TERM']).status).toBe(0);
+    expect(JSON.parse(ts(['state', id]).stdout).status).toBe('running');
+    expect(ts(['kill', '--all', id, 'TERM']).status).toBe(0);
+    waitUntil(() => JSON.parse(ts(['state', id]).stdout).status === 'stopped', 15000, 'stopped after kill --all');
+    expect(ts(['delete', id]).status).toBe(0);
+  });
+
   test('a multi-range mapping goes through newuidmap/newgidmap', () => {
     configure((c) => {
       multiRange(c);
