@@ -80,6 +80,9 @@ describeIfRootless('rootless tsoci', () => {
     expect(r.stdout.split('\n')[0]).toBe('0');
     expect(r.stdout.split('\n')[1].trim().split(/\s+/)).toEqual(['0', String(u.uid), '1']);
     expect(leftState()).toEqual([]);
+    const f = JSON.parse(ts(['features']).stdout);
+    expect(f.annotations['dev.tsoci.rootless']).toBe('auto,true,false');
+    expect(f.annotations['dev.tsoci.rootless.cgroups']).toContain('v2-delegated');
   });
 
   test('create/start/state/list/ps/exec/exec -t/kill/delete; state under $XDG_RUNTIME_DIR/tsoci', async () => {
@@ -134,6 +137,11 @@ describeIfRootless('rootless tsoci', () => {
     const pr = JSON.parse(p.stdout);
     expect(pr.output).toContain('is-a-tty');
     expect(pr.status).toBe(3);
+
+    // events --stats: one JSON object (no cgroup: no figures), as for any container
+    const ev = ts(['events', '--stats', id]);
+    expect(ev.status).toBe(0);
+    expect(JSON.parse(ev.stdout)).toMatchObject({ type: 'stats', id });
 
     // no cgroup here (v1, nothing delegated): pause and limits are refused in one line
     const pause = ts(['pause', id]);
