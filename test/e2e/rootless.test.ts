@@ -245,6 +245,25 @@ describeIfRootless('rootless tsoci', () => {
       expect(userPids(u)).toEqual([]);
     });
 
+    test('a config without a user namespace, or a mount option naming an unmapped id (runc\'s rootless checks)', () => {
+      configure((c) => {
+        c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'user');
+        delete c.linux.uidMappings;
+        delete c.linux.gidMappings;
+      });
+      oneErrorLine(ts(['run', 'nouserns1'], { cwd: bundle }), /^rootless container requires user namespaces/);
+      configure((c) => c.mounts.push({ destination: '/mnt', type: 'tmpfs', source: 'tmpfs', options: ['uid=1000'] }));
+      oneErrorLine(ts(['run', 'mountuid1'], { cwd: bundle }), /cannot specify uid=1000 mount option for rootless container: uid 1000 is not mapped/);
+      expect(leftState()).toEqual([]);
+    });
+
+    test('--rootless false as the user: the cgroup error is not skipped', () => {
+      configure((c) => (c.process.args = ['true']));
+      oneErrorLine(ts(['--rootless', 'false', 'run', 'forced1'], { cwd: bundle }), /^cgroup: mkdir \/sys\/fs\/cgroup\/.*forced1: permission denied \(EACCES\)$/);
+      oneErrorLine(ts(['--rootless', 'maybe', 'run', 'forced2'], { cwd: bundle }), /^invalid --rootless value "maybe": want true, false or auto$/);
+      expect(leftState()).toEqual([]);
+    });
+
     test('newuidmap missing from $PATH', () => {
       configure((c) => multiRange(c));
       const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-path-'));
