@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <string>
@@ -25,7 +26,10 @@ int write_proc_file(int procfd, const std::string& rel, const std::string& conte
   return n == static_cast<ssize_t>(content.size()) ? 0 : EIO;
 }
 
-bool run_helper(const char* prog, pid_t pid, const std::vector<IdMapping>& maps) {
+// newuidmap/newgidmap (setuid, from uidmap) write a map an unprivileged process may not
+// write itself: more than one range, or ids other than its own (checked against
+// /etc/subuid and /etc/subgid). "" on success, else why it failed, with what it printed.
+std::string run_helper(const char* prog, pid_t pid, const std::vector<IdMapping>& maps) {
   std::vector<std::string> args{prog, std::to_string(pid)};
   for (auto& m : maps) {
     args.push_back(std::to_string(m.containerID));
@@ -35,16 +39,43 @@ bool run_helper(const char* prog, pid_t pid, const std::vector<IdMapping>& maps)
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) < 0) return std::string("pipe: ") + errno_text(errno);
+  Fd rd(out[0]), wr(out[1]);
   pid_t child = fork();
-  if (child < 0) return false;
+  if (child < 0) return std::string("fork: ") + errno_text(errno);
   if (child == 0) {
+    dup2(wr.get(), 1);
+    dup2(wr.get(), 2);
     execvp(prog, argv.data());
+    int e = errno;
+    const char* why = e == ENOENT ? " not found in $PATH (install uidmap)" : ": cannot execute";
+    ssize_t ignored = write(2, prog, strlen(prog));
+    ignored = write(2, why, strlen(why));
+    (void)ignored;
     _exit(127);
+  }
+  wr.reset();
+  std::string said;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (said.size() < 2048) said.append(buf, static_cast<size_t>(n));
   }
   int st = 0;
   while (waitpid(child, &st, 0) < 0)
-    if (errno != EINTR) return false;
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (errno != EINTR) return std::string("waitpid: ") + errno_text(errno);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "";
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  for (auto& c : said)
+    if (c == '\n') c = ' ';
+  std::string status = WIFEXITED(st) ? "exit status " + std::to_string(WEXITSTATUS(st))
+                                     : "killed by signal " + std::to_string(WTERMSIG(st));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && said.find("not found in $PATH") != std::string::npos)
+    return said;
+  return std::string(prog) + " refused (" + status + ")" + (said.empty() ? "" : ": " + said);
 }
 
 void write_map(int procfd, pid_t pid, const char* file, const char* helper,
@@ -57,8 +88,16 @@ void write_map(int procfd, pid_t pid, const char* file, const char* helper,
   std::string rel = std::to_string(pid) + "/" + file;
   int err = write_proc_file(procfd, rel, content);
   if (err == 0) return;
-  if (err == EPERM && run_helper(helper, pid, maps)) return;
-  fail("idmap", "/proc/" + rel, err, std::string("write ") + file + " for pid " + std::to_string(pid));
+  std::string what = std::string("write ") + file + " for pid " + std::to_string(pid);
+  if (err != EPERM) fail("idmap", "/proc/" + rel, err, what);
+  // as runc: a map we may not write ourselves goes through the setuid helper
+  std::string why = run_helper(helper, pid, maps);
+  if (why.empty()) return;
+  std::string hint;
+  if (why.find("not found in $PATH") == std::string::npos)
+    hint = std::string(" (the ranges must be the caller's own id or in its /etc/sub") +
+           (file[0] == 'u' ? "uid" : "gid") + " ranges)";
+  fail_msg("idmap", "/proc/" + rel, err, what + ": " + errno_text(err) + "; " + why + hint);
 }
 
 }  // namespace

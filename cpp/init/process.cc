@@ -74,6 +74,16 @@ void chdir_or_fail(const std::string& cwd, int err) {
            "chdir to cwd (\"" + cwd + "\") set in config.json failed: " + errno_text(err));
 }
 
+// The user namespace forbids setgroups ("deny": rootless with one gid mapping). An exec's
+// plan does not say so; runc reads the same file.
+bool setgroups_denied() {
+  Fd fd(open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  char buf[8] = {};
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  return n >= 4 && strncmp(buf, "deny", 4) == 0;
+}
+
 // uid/gid switch with the capability dance: bounding first, KEEPCAPS across the
 // setresuid, then exactly the planned sets.
 void set_credentials(const Plan& plan) {
@@ -86,9 +96,13 @@ void set_credentials(const Plan& plan) {
         fail("capabilities", "", errno, "drop capability " + std::to_string(c) + " from the bounding set");
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("capabilities", "", errno, "prctl PR_SET_KEEPCAPS");
   }
-  if (!plan.setgroupsDeny) {
+  if (!plan.setgroupsDeny && !setgroups_denied()) {
     std::vector<gid_t> groups(p.additionalGids.begin(), p.additionalGids.end());
     if (setgroups(groups.size(), groups.data()) < 0) fail("user", "", errno, "setgroups");
+  } else if (!p.additionalGids.empty()) {
+    fail_msg("user", "", EPERM,
+             "cannot set additional gids: setgroups is denied in this user namespace (a rootless "
+             "container with a single gid mapping)");
   }
   if (setresgid(p.gid, p.gid, p.gid) < 0) fail("user", "", errno, "setresgid " + std::to_string(p.gid));
   if (setresuid(p.uid, p.uid, p.uid) < 0) fail("user", "", errno, "setresuid " + std::to_string(p.uid));

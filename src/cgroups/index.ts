@@ -15,6 +15,7 @@ import { createSystemd, startSystemdScope } from './systemd';
 import { joinCgroupsInBackground } from './manage';
 import { createV1 } from './v1';
 import { createV2 } from './v2';
+import { limitsAsked } from './rootless';
 
 export type { CgroupPaths } from './paths';
 export type { CgroupHost, CgroupMode } from './mode';
@@ -52,7 +53,7 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
     case 'hybrid':
       return createV1(host, cgroupfsPaths(host, req.cgroupsPath, req.id), req.resources, opts);
     default:
-      if (req.rootless) return {};
+      if (req.rootless && limitsAsked(req.resources).length === 0) return {};
       throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
   }
 }

@@ -25,6 +25,7 @@ import type { LinuxResources } from '../spec/types';
 import { TsociError } from '../util/errors';
 import { cgRead, cgTryWrite, cgWrite, cgError, exists, parseUint } from './files';
 import type { CgroupPaths } from './paths';
+import { rootlessLimitError } from './rootless';
 
 type Memory = NonNullable<LinuxResources['memory']>;
 type Cpu = NonNullable<LinuxResources['cpu']>;
@@ -62,8 +63,10 @@ function validateDeviceRule(r: DeviceRule, i: number): void {
   if (r.access !== undefined && !/^[rwm]{1,3}$/.test(r.access)) throw new TsociError(`cgroup: invalid device rule ${i}: access ${JSON.stringify(r.access)}`);
 }
 
-function need(paths: CgroupPaths, controller: string, what: string): string {
+function need(paths: CgroupPaths, opts: ApplyOptions, controller: string, what: string): string {
   const dir = paths[controller];
+  const skipped = opts.skipped?.[controller];
+  if (!dir && skipped) throw rootlessLimitError(what, skipped);
   if (!dir) throw new TsociError(`cgroup: cannot set ${what}: no ${controller} cgroup hierarchy is mounted`);
   return dir;
 }
@@ -240,6 +243,8 @@ export interface ApplyOptions {
   update?: boolean;
   /** rootless: device rules that cannot be written are skipped (runc does the same) */
   rootless?: boolean;
+  /** rootless: the hierarchies skipped at create (controller → why), for the error of a limit that needed one */
+  skipped?: Record<string, TsociError>;
 }
 
 /** Applies every resource; `paths` are the container's v1 directories (already created). */
@@ -249,14 +254,14 @@ export function applyResourcesV1(paths: CgroupPaths, r: LinuxResources | undefin
     throw new TsociError('cgroup: invalid configuration: cannot use unified on cgroup v1');
   }
   if (r.cpu && (r.cpu.cpus || r.cpu.mems)) {
-    const dir = need(paths, 'cpuset', 'cpuset.cpus/cpuset.mems');
+    const dir = need(paths, opts, 'cpuset', 'cpuset.cpus/cpuset.mems');
     if (r.cpu.cpus) cgWrite(dir, 'cpuset.cpus', r.cpu.cpus);
     if (r.cpu.mems) cgWrite(dir, 'cpuset.mems', r.cpu.mems);
   }
   if (!opts.update || r.devices !== undefined) {
     // the devices controller is mandatory for security (runc refuses to run without it)
     try {
-      applyDevicesV1(need(paths, 'devices', 'device rules'), r.devices ?? []);
+      applyDevicesV1(need(paths, opts, 'devices', 'device rules'), r.devices ?? []);
     } catch (err) {
       if (!opts.rootless) throw err;
     }
@@ -264,33 +269,33 @@ export function applyResourcesV1(paths: CgroupPaths, r: LinuxResources | undefin
   if (r.memory) {
     const m = r.memory;
     if (m.limit || m.swap || m.reservation || m.disableOOMKiller || m.useHierarchy || (m.swappiness !== undefined && m.swappiness !== -1)) {
-      applyMemoryV1(need(paths, 'memory', 'memory limits'), m);
+      applyMemoryV1(need(paths, opts, 'memory', 'memory limits'), m);
     }
   }
   if (r.cpu) {
     const c = r.cpu;
     if (c.shares || c.period || c.quota || c.burst !== undefined || c.idle !== undefined || c.realtimePeriod || c.realtimeRuntime) {
-      applyCpuV1(need(paths, 'cpu', 'cpu limits'), c);
+      applyCpuV1(need(paths, opts, 'cpu', 'cpu limits'), c);
     }
   }
   if (r.pids && r.pids.limit !== undefined && r.pids.limit !== null) {
-    cgWrite(need(paths, 'pids', 'pids.limit'), 'pids.max', pidsMaxValue(r.pids.limit));
+    cgWrite(need(paths, opts, 'pids', 'pids.limit'), 'pids.max', pidsMaxValue(r.pids.limit));
   }
-  if (blkioSet(r.blockIO)) applyBlkioV1(need(paths, 'blkio', 'blockIO limits'), r.blockIO!);
-  if (r.hugepageLimits && r.hugepageLimits.length > 0) applyHugetlbV1(need(paths, 'hugetlb', 'hugepageLimits'), r.hugepageLimits);
+  if (blkioSet(r.blockIO)) applyBlkioV1(need(paths, opts, 'blkio', 'blockIO limits'), r.blockIO!);
+  if (r.hugepageLimits && r.hugepageLimits.length > 0) applyHugetlbV1(need(paths, opts, 'hugetlb', 'hugepageLimits'), r.hugepageLimits);
   if (r.network) {
     if (r.network.classID !== undefined && r.network.classID !== null && r.network.classID !== 0) {
-      cgWrite(need(paths, 'net_cls', 'network.classID'), 'net_cls.classid', String(r.network.classID));
+      cgWrite(need(paths, opts, 'net_cls', 'network.classID'), 'net_cls.classid', String(r.network.classID));
     }
     if (r.network.priorities && r.network.priorities.length > 0) {
-      const dir = need(paths, 'net_prio', 'network.priorities');
+      const dir = need(paths, opts, 'net_prio', 'network.priorities');
       for (const p of r.network.priorities) cgWrite(dir, 'net_prio.ifpriomap', `${p.name} ${p.priority}`);
     }
   }
   if (r.rdma) {
     const lines = rdmaLines(r.rdma);
     if (lines.length > 0) {
-      const dir = need(paths, 'rdma', 'rdma limits');
+      const dir = need(paths, opts, 'rdma', 'rdma limits');
       for (const l of lines) cgWrite(dir, 'rdma.max', l);
     }
   }

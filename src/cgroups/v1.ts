@@ -16,6 +16,7 @@ import { cgError, cgRead, cgWrite, errCode } from './files';
 import type { CgroupHost } from './mode';
 import type { CgroupPaths } from './paths';
 import { applyResourcesV1 } from './resources-v1';
+import { skippable } from './rootless';
 
 /** runc's subsystem order: cpuset first (others may depend on it), the named hierarchies last. */
 const ORDER = ['cpuset', 'devices', 'memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'hugetlb', 'net_cls', 'net_prio', 'perf_event', 'freezer', 'rdma', 'name=systemd', 'misc'];
@@ -75,8 +76,6 @@ export function rollback(created: string[]): void {
   }
 }
 
-const PERMISSION = new Set(['EACCES', 'EPERM', 'EROFS']);
-
 export interface V1CreateOptions {
   rootless: boolean;
   /** the spec gave a cgroupsPath (rootless may then not silently skip a hierarchy) */
@@ -90,6 +89,7 @@ export function createV1(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
   }
   const created: string[] = [];
   const result: CgroupPaths = { ...paths };
+  const skipped: Record<string, TsociError> = {};
   try {
     const done = new Set<string>();
     for (const key of orderedKeys(paths)) {
@@ -101,20 +101,18 @@ export function createV1(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
       try {
         mkdirChain(mp, dir, created, isCpuset ? cpusetCopyIfEmpty : undefined);
       } catch (err) {
-        if (opts.rootless && !opts.explicitPath && err instanceof TsociError && err.code && PERMISSION.has(err.code)) {
-          for (const k of Object.keys(result)) if (result[k] === dir) delete result[k];
-          continue;
+        if (!skippable(opts, err)) throw err;
+        // rootless, not ours to make: the container runs without this hierarchy
+        for (const k of Object.keys(result)) {
+          if (result[k] !== dir) continue;
+          delete result[k];
+          skipped[k] = err;
         }
-        throw err;
+        continue;
       }
       done.add(dir);
     }
-    try {
-      applyResourcesV1(result, resources, { rootless: opts.rootless });
-    } catch (err) {
-      // rootless without delegation: a resource we may not set is not fatal when none was asked
-      if (!(opts.rootless && err instanceof TsociError && err.code && PERMISSION.has(err.code) && !resources)) throw err;
-    }
+    applyResourcesV1(result, resources, { rootless: opts.rootless, skipped });
     return result;
   } catch (err) {
     rollback(created);

@@ -5,6 +5,9 @@
  * ancestor with processes cannot delegate: "no internal processes" rule), and the resource
  * write that needed the controller then fails with a clear ENOENT naming the file.
  *
+ * Rootless (rootless.ts): a directory the user may not make is skipped when no limit was
+ * asked; below a delegated directory everything works as for root.
+ *
  * Not testable for real on these hosts (no v2 controllers enabled, no systemd): the unit
  * tests run it against a temporary directory laid out like cgroupfs.
  */
@@ -18,6 +21,7 @@ import type { CgroupPaths } from './paths';
 import { deviceFilterRules } from './devices-v2';
 import { applyResourcesV2 } from './resources-v2';
 import { mkdirChain, rollback } from './v1';
+import { limitsAsked, rootlessLimitError, skippable } from './rootless';
 
 export interface V2CreateOptions {
   rootless: boolean;
@@ -47,11 +51,12 @@ export function createV2(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
       try {
         mkdirChain(cur, next, created);
       } catch (err) {
-        if (opts.rootless && !opts.explicitPath && err instanceof TsociError && ['EACCES', 'EPERM', 'EROFS'].includes(err.code ?? '')) {
-          rollback(created);
-          return {};
-        }
-        throw err;
+        if (!skippable(opts, err)) throw err;
+        // rootless without a delegated subtree: no cgroup, which is fine only when no limit was asked
+        rollback(created);
+        const asked = limitsAsked(resources);
+        if (asked.length > 0) throw rootlessLimitError(asked.join(', '), err);
+        return {};
       }
       cur = next;
       if (i < rel.length - 1) enableControllers(cur, available);

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import type { GlobalOptions } from '../container/options';
-import { defaultRoot } from '../state/paths';
+import { resolveRoot } from '../state/paths';
+import { parseRootlessFlag, resolveRootless } from '../rootless/detect';
 import { TsociError } from '../util/errors';
 import { logError } from './log';
 
@@ -16,12 +17,12 @@ export interface GlobalArgs {
 /** runc's global flags, on the root yargs instance. */
 export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y
-    .option('root', { type: 'string', describe: 'root directory for container state (default /run/tsoci)' })
+    .option('root', { type: 'string', describe: 'root directory for container state (default /run/tsoci, or $XDG_RUNTIME_DIR/tsoci when rootless)' })
     .option('log', { type: 'string', describe: 'log file (errors are also written there)' })
     .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text' })
     .option('debug', { type: 'boolean', describe: 'enable debug logging' })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
-    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto)' })
+    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto; default auto)' })
     .option('criu', { type: 'string', hidden: true })
     // runc's flags include --no-pivot, --no-new-keyring…: they are flags, not negations
     .parserConfiguration({ 'boolean-negation': false }) as unknown as Argv<T & GlobalArgs>;
@@ -29,9 +30,9 @@ export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
 
 export function globalOptions(argv: GlobalArgs): GlobalOptions {
   return {
-    root: argv.root || defaultRoot(),
+    root: resolveRoot(argv.root),
     systemdCgroup: !!argv['systemd-cgroup'],
-    rootless: argv.rootless === true || argv.rootless === 'true',
+    rootless: resolveRootless(parseRootlessFlag(argv.rootless)),
     debug: !!argv.debug,
   };
 }

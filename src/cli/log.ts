@@ -17,8 +17,10 @@ export function configureLog(t: LogTarget): void {
  * (`{"level":"error","msg":…,"time":…}`, what containerd and podman parse) or logfmt text.
  */
 export function logError(msg: string): void {
-  // one line, whatever the message quotes (a config value, an id with a newline in it)
-  writeErr(`tsoci: ${msg.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'))}\n`);
+  // one line, whatever the message quotes (a config value, an id with a newline in it); no
+  // "tsoci:" prefix, as runc prints its errors: clients that relay stderr (conmon, podman)
+  // add the runtime's name themselves
+  writeErr(`${msg.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'))}\n`);
   writeLogLine('error', msg);
 }
 

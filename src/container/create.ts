@@ -23,6 +23,7 @@ import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
 import { prepareSeccomp } from '../seccomp';
 import { trace } from '../util/trace';
+import { checkRootlessEuidConfig } from '../rootless/validate';
 
 export interface Created {
   cdir: ContainerDir;
@@ -43,6 +44,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
   checkNetDevices(spec);
   checkIntelRdt(spec);
+  checkRootlessEuidConfig(spec, process.geteuid?.() ?? 0);
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   const state: StoredState = {

@@ -11,6 +11,7 @@ import type { Features } from '../spec/types';
 import { CAPABILITY_NAMES } from '../plan/capabilities';
 import { MOUNT_FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_FLAG_OPTIONS } from '../plan/mount-options';
 import { native } from '../native';
+import { ROOTLESS_FEATURES } from '../rootless/detect';
 
 declare const TSOCI_VERSION: string;
 declare const TSOCI_COMMIT: string;
@@ -115,7 +116,7 @@ export function features(kernelRelease = os.release()): Features {
   const lib = seccompLib();
   const version = typeof TSOCI_VERSION === 'string' ? TSOCI_VERSION : '0.0.0-dev';
   const commit = typeof TSOCI_COMMIT === 'string' ? TSOCI_COMMIT : 'unknown';
-  const annotations: Record<string, string> = { 'dev.tsoci.version': version, 'dev.tsoci.commit': commit };
+  const annotations: Record<string, string> = { 'dev.tsoci.version': version, 'dev.tsoci.commit': commit, ...ROOTLESS_FEATURES };
   if (lib) annotations['io.github.seccomp.libseccomp.version'] = lib.version;
   const linux: NonNullable<Features['linux']> = {
     namespaces: [...NAMESPACES] as NonNullable<Features['linux']>['namespaces'],

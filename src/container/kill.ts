@@ -1,19 +1,19 @@
 import { native, errnoName } from '../native';
-import { cgroupPids } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import type { GlobalOptions } from './options';
 import { thawAfterKill } from './thaw';
+import { pidsOf } from './ps';
 
-/** `kill`: signal the init (or with --all every process in the container's cgroup). */
+/** `kill`: signal the init (or with --all every process in the container's cgroup, or pid namespace without one). */
 export function kill(opts: GlobalOptions & { id: string; signal: number; all?: boolean }): void {
   const { cdir, state } = openContainer(opts.root, opts.id);
   const status = liveStatus(cdir, state);
   if (status !== 'created' && status !== 'running' && status !== 'paused') {
     throw new TsociError('container not running');
   }
-  if (opts.all && state.cgroupPaths) {
-    for (const pid of cgroupPids(state.cgroupPaths)) {
+  if (opts.all) {
+    for (const pid of pidsOf(state)) {
       const rc = native().pidfdKill(pid, opts.signal);
       if (rc !== 0 && errnoName(rc) !== 'ESRCH') throw new TsociError(`kill ${pid}: ${errnoName(rc)}`);
     }

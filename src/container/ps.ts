@@ -1,16 +1,42 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import { cgroupPids } from '../cgroups';
-import { openContainer } from '../state/store';
+import { openContainer, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { TsociError } from '../util/errors';
 import type { GlobalOptions } from './options';
 
-/** `ps --format json`: the host PIDs of every process in the container's cgroup, sorted. */
+/** `ps --format json`: the host PIDs of every process in the container's cgroup (or pid namespace), sorted. */
 export function containerPids(opts: GlobalOptions & { id: string }): number[] {
   checkId(opts.id);
-  const { state } = openContainer(opts.root, opts.id);
-  if (!state.cgroupPaths || Object.keys(state.cgroupPaths).length === 0) return [];
-  return cgroupPids(state.cgroupPaths);
+  return pidsOf(openContainer(opts.root, opts.id).state);
+}
+
+/** The container's processes: its cgroup's, or (rootless without a cgroup) its pid namespace's. */
+export function pidsOf(state: Pick<StoredState, 'cgroupPaths' | 'pid' | 'ownPidNamespace'>): number[] {
+  if (state.cgroupPaths && Object.keys(state.cgroupPaths).length > 0) return cgroupPids(state.cgroupPaths);
+  return state.pid ? pidNamespaceMembers(state.pid, !!state.ownPidNamespace) : [];
+}
+
+/** Host pids sharing init's pid namespace (only init when the container has none of its own). */
+function pidNamespaceMembers(initPid: number, ownNamespace: boolean): number[] {
+  let ns: string;
+  try {
+    ns = fs.readlinkSync(`/proc/${initPid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  if (!ownNamespace) return [initPid];
+  const pids: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) pids.push(Number(e));
+    } catch {
+      /* gone, or not ours to look at */
+    }
+  }
+  return pids.sort((a, b) => a - b);
 }
 
 /**

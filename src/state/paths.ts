@@ -1,14 +1,35 @@
 import * as path from 'path';
-import { TsociError } from '../util/errors';
+import * as fs from 'fs';
+import { defaultRootFor, identity } from '../rootless/detect';
+import { sysError, TsociError } from '../util/errors';
 
 /**
  * The default root does not depend on flags (podman calls `state` with no global flags):
- * root → /run/tsoci; an unprivileged user → $XDG_RUNTIME_DIR/tsoci.
+ * runc's rule (src/rootless/detect.ts): $XDG_RUNTIME_DIR/tsoci for an unprivileged user or
+ * root in a user namespace (rootless podman), /run/tsoci otherwise.
  */
 export function defaultRoot(): string {
-  if (process.geteuid?.() === 0) return '/run/tsoci';
-  const xdg = process.env.XDG_RUNTIME_DIR;
-  return xdg ? path.join(xdg, 'tsoci') : `/tmp/tsoci-${process.geteuid?.() ?? 0}`;
+  return defaultRootFor(identity(), process.env).root;
+}
+
+/**
+ * The root a command uses: --root as given, else the default; the XDG one is made here
+ * (0700 and sticky, so the XDG cleaner leaves it alone, as runc does), with an error that
+ * says what to fix when it cannot be.
+ */
+export function resolveRoot(flag: string | undefined): string {
+  if (flag) return flag;
+  const d = defaultRootFor(identity(), process.env);
+  if (d.xdg && !fs.existsSync(d.root)) {
+    try {
+      fs.mkdirSync(d.root, { recursive: true, mode: 0o700 });
+      fs.chmodSync(d.root, 0o1700);
+    } catch (err) {
+      const e = sysError('create state root', d.root, err);
+      throw new TsociError(`${e.message}: the path in $XDG_RUNTIME_DIR must be writable by the user (or pass --root)`, e.code);
+    }
+  }
+  return d.root;
 }
 
 /** runc's rule: ids are non-empty, no "/", not "." or "..", at most 1024 bytes. */

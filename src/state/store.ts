@@ -37,6 +37,12 @@ export const FIFO_FILE = 'exec.fifo';
 export const LOCK_FILE = 'lock';
 export const SPEC_FILE = 'config.json';
 
+/** An unprivileged user with no XDG_RUNTIME_DIR lands on /run/tsoci, as with runc: say what to do. */
+function rootError(e: TsociError): TsociError {
+  if (process.geteuid?.() === 0 || !['EACCES', 'EPERM', 'EROFS'].includes(e.code ?? '')) return e;
+  return new TsociError(`${e.message}: set XDG_RUNTIME_DIR to a directory of yours, or pass --root`, e.code);
+}
+
 /** One container's directory under the root, and the operations on its files. */
 export class ContainerDir {
   readonly dir: string;
@@ -56,14 +62,18 @@ export class ContainerDir {
 
   /** Claims the id: mkdir is atomic, so of two concurrent creates exactly one wins. */
   claim(): void {
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    } catch (err) {
+      throw rootError(sysError('create state root', this.root, err));
+    }
     try {
       fs.mkdirSync(this.dir, { mode: 0o711 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new TsociError(`container with id exists: ${this.id}`, 'EEXIST');
       }
-      throw sysError('create state directory', this.dir, err);
+      throw rootError(sysError('create state directory', this.dir, err));
     }
   }
 
