@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Spec } from '../spec/types';
+import type { CgroupPaths } from '../cgroups';
+import { planCgroupMounts } from '../cgroups';
+import type { ExtMount } from './messages';
+
+/** The devices every container gets (runc's default list): bind-mounted when mknod is not allowed. */
+const DEFAULT_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'];
+
+/**
+ * Mounts whose source lies outside the container: CRIU cannot dump what they show, so they are
+ * declared external, as runc declares them. At dump the key is the mount point in the container
+ * and the value the name recorded in the image (runc uses the mount point again); at restore
+ * the key is that name and the value the host path to bind there.
+ */
+export function externalMounts(
+  spec: Spec,
+  cgroupPaths: CgroupPaths,
+  side: { dump: true; maskedFileExists: (p: string) => boolean } | { dump: false },
+): ExtMount[] {
+  const out: ExtMount[] = [];
+  const add = (destination: string, source: string) => {
+    const dest = path.posix.resolve('/', destination);
+    out.push(side.dump ? { key: dest, val: dest } : { key: dest, val: source });
+  };
+  const hasCgroupNs = (spec.linux?.namespaces ?? []).some((n) => n.type === 'cgroup');
+  for (const m of spec.mounts ?? []) {
+    const opts = m.options ?? [];
+    if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) {
+      add(m.destination, path.resolve(m.source ?? ''));
+    } else if (m.type === 'cgroup') {
+      // what create mounts there on this host (v1: a bind per hierarchy on a tmpfs; v2: one bind)
+      for (const pm of planCgroupMounts(m.destination, opts, cgroupPaths, hasCgroupNs).mounts) {
+        if (pm.type === 'bind') add(pm.destination, pm.source);
+      }
+    }
+  }
+  const masked = (spec.linux?.maskedPaths ?? []).filter((p) => side.dump ? side.maskedFileExists(p) : true);
+  if (side.dump) for (const p of masked) out.push({ key: p, val: '/dev/null' });
+  else if (masked.length) out.push({ key: '/dev/null', val: '/dev/null' });
+  const devices = new Set([...DEFAULT_DEVICES, ...(spec.linux?.devices ?? []).map((d) => d.path)]);
+  for (const d of devices) add(d, d);
+  return out;
+}
+
+/** A masked path that is a file (a directory is masked with a tmpfs, which CRIU dumps). */
+export function maskedFileIn(pid: number): (p: string) => boolean {
+  return (p) => {
+    try {
+      return !fs.statSync(`/proc/${pid}/root${path.posix.resolve('/', p)}`).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+}
