@@ -43,7 +43,7 @@ export function stdioInheritFds(imageDir: string): InheritFd[] {
   return out;
 }
 
-/** "<log>: <its last error line>": what a failed CRIU call adds to its message. */
+/** "<log>: <its first error line>": what a failed CRIU call adds to its message. */
 export function criuLogSummary(logFile: string): string {
   let text: string;
   try {
@@ -51,11 +51,11 @@ export function criuLogSummary(logFile: string): string {
   } catch {
     return `see ${logFile}`;
   }
-  // the generic last words ("Dumping FAILED.") and the harmless rlimit complaint (no
-  // CAP_SYS_RESOURCE) say nothing: the line before them does
+  // the first error is the cause (later ones are its consequences: "Dump files failed",
+  // "Dumping FAILED."); the rlimit complaint (no CAP_SYS_RESOURCE) is harmless
   const lines = text.split('\n').filter((l) => /Error/.test(l) && !/RLIMIT_NOFILE|(Dumping|Restoring|Pre-dumping) FAILED/.test(l));
-  const last = lines.at(-1)?.replace(/^\(\s*[\d.]+\)\s*/, '').trim();
-  return last ? `${logFile}: ${last}` : `see ${logFile}`;
+  const first = lines[0]?.replace(/^\(\s*[\d.]+\)\s*/, '').trim();
+  return first ? `${logFile}: ${first}` : `see ${logFile}`;
 }
 
 /** Opens a directory for CRIU (it reads it as /proc/<our pid>/fd/<fd>). */
