@@ -71,3 +71,24 @@ function isExecutable(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * For `features`: "<path> <version>" of the CRIU checkpoint/restore would use, or why there
+ * is none (from `criu --version`: `features` does not talk RPC).
+ */
+export function describeCriu(): string {
+  let binary: string;
+  try {
+    binary = findCriu();
+  } catch {
+    return 'unavailable: criu not found';
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  const version = /Version: *(\S+)/.exec(r.stdout ?? '')?.[1];
+  if (!version) return `unavailable: ${binary} --version failed`;
+  const numbers = version.split('.').map((n) => parseInt(n, 10) || 0);
+  if (compareVersions(numbers, CRIU_MIN_VERSION) < 0) return `unavailable: ${binary} is ${version}, ${CRIU_MIN_VERSION.join('.')} or later is needed`;
+  return `${binary} ${version}`;
+}

@@ -263,6 +263,44 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
     expect(r.status).toBe(137);
     expect(tsoci(['state', id]).stderr).toContain('does not exist');
   });
+
+  test('restore runs prestart, createRuntime and poststart hooks with the restored pid; a bind mount comes back', async () => {
+    const out = fs.mkdtempSync(path.join(bundle, 'hooks-'));
+    const shared = fs.mkdtempSync(path.join(bundle, 'shared-'));
+    const spec = testSpec(['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo $i > /data/count; sleep 0.1; done']);
+    const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}/${name}.json`] });
+    spec.hooks = { prestart: [hook('prestart')], createRuntime: [hook('createRuntime')], poststart: [hook('poststart')] };
+    spec.mounts.push({ destination: '/data', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+    const b = makeBundle(spec);
+    fs.mkdirSync(path.join(b, 'rootfs/data'));
+    try {
+      const id = uniqueId('crhk');
+      await runCounter(id, b);
+      expect(tsoci(['checkpoint', '--image-path', images, id]).stderr).toBe('');
+      for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f));
+      const at = Number(fs.readFileSync(path.join(shared, 'count'), 'utf8'));
+      const r = await restoreDetached(id, [], b);
+      expect(r.stderr).toBe('');
+      const pid = stateOf(id).pid;
+      const read = (n: string) => JSON.parse(fs.readFileSync(path.join(out, `${n}.json`), 'utf8'));
+      expect(read('prestart')).toMatchObject({ id, status: 'creating', pid });
+      expect(read('createRuntime')).toMatchObject({ id, status: 'creating', pid });
+      expect(read('poststart')).toMatchObject({ id, status: 'running', pid });
+      // the host directory is bound again: the restored loop writes on into it
+      waitFor(() => Number(fs.readFileSync(path.join(shared, 'count'), 'utf8')) > at, 10000, 'writing into the bind mount');
+    } finally {
+      deleteAll();
+      removeBundle(b);
+    }
+  });
+
+  test('features names the CRIU in use; --help lists checkpoint and restore', () => {
+    const f = JSON.parse(tsoci(['features']).stdout);
+    expect(f.annotations['dev.tsoci.checkpoint.criu']).toMatch(/^\/\S+ \d+\.\d+(\.\d+)?$/);
+    const help = tsoci(['--help']).stdout;
+    expect(help).toMatch(/tsoci checkpoint <id>/);
+    expect(help).toMatch(/tsoci restore <id>/);
+  });
 });
 
 describeIfCriu('checkpoint / restore: bad input', () => {
