@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../spec/types';
-import type { CgroupPaths } from '../cgroups';
+import type { CgroupHost, CgroupPaths } from '../cgroups';
 import { planCgroupMounts } from '../cgroups';
 import type { ExtMount } from './messages';
 
@@ -18,6 +18,7 @@ export function externalMounts(
   spec: Spec,
   cgroupPaths: CgroupPaths,
   side: { dump: true; maskedFileExists: (p: string) => boolean } | { dump: false },
+  host?: CgroupHost,
 ): ExtMount[] {
   const out: ExtMount[] = [];
   const add = (destination: string, source: string) => {
@@ -31,7 +32,7 @@ export function externalMounts(
       add(m.destination, path.resolve(m.source ?? ''));
     } else if (m.type === 'cgroup') {
       // what create mounts there on this host (v1: a bind per hierarchy on a tmpfs; v2: one bind)
-      for (const pm of planCgroupMounts(m.destination, opts, cgroupPaths, hasCgroupNs).mounts) {
+      for (const pm of planCgroupMounts(m.destination, opts, cgroupPaths, hasCgroupNs, host).mounts) {
         if (pm.type === 'bind') add(pm.destination, pm.source);
       }
     }
