@@ -306,6 +306,7 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
 describeIfCriu('checkpoint / restore: bad input', () => {
   let bundle: string;
   let images: string;
+  const count = () => Number(fs.readFileSync(path.join(bundle, 'rootfs/tmp/count'), 'utf8').trim() || '0');
   beforeAll(() => {
     bundle = makeBundle(testSpec(COUNTER));
   });
@@ -382,6 +383,27 @@ describeIfCriu('checkpoint / restore: bad input', () => {
     // a corrupt descriptors.json: said before anything is made
     fs.writeFileSync(path.join(images, 'descriptors.json'), '{');
     oneLine(await tsociPiped(['restore', '-d', '--bundle', bundle, '--image-path', images, id]), /descriptors\.json: not a checkpoint image/);
+  });
+
+  test('a dump CRIU refuses (stdout a host file it cannot see): its log line, the container keeps running', () => {
+    const id = uniqueId('crfile');
+    // tsoci() gives the container tsoci's stdout: a file under the host's /tmp
+    expect(tsoci(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const pid = stateOf(id).pid;
+    const r = tsoci(['checkpoint', '--image-path', images, id]);
+    oneLine(r, /^tsoci: criu DUMP failed \(.*\/dump\.log: Error \(criu\/[\w.-]+:\d+\): .*fd=1/);
+    expect(stateOf(id)).toMatchObject({ status: 'running', pid });
+    const at = count();
+    waitFor(() => count() > at, 10000, 'counting after the failed dump');
+  });
+
+  test('restore into an id that exists: refused, that container untouched', async () => {
+    const id = uniqueId('crdup');
+    expect((await tsociPiped(['run', '-d', '--bundle', bundle, id])).status).toBe(0);
+    expect(tsoci(['checkpoint', '--leave-running', '--image-path', images, id]).status).toBe(0);
+    const before = stateOf(id);
+    oneLine(await tsociPiped(['restore', '-d', '--bundle', bundle, '--image-path', images, id]), new RegExp(`container with id exists: ${id}`));
+    expect(stateOf(id)).toMatchObject({ status: 'running', pid: before.pid });
   });
 });
 
