@@ -8,7 +8,7 @@ import { TsociError, sysError } from '../util/errors';
 import { findCriu } from './binary';
 import { criuLogSummary, openDir, stdioInheritFds, writeDescriptors } from './images';
 import { CG_MODES, ReqType, type CriuOpts, type InheritFd, type JoinNamespace } from './messages';
-import { externalMounts, maskedFileIn } from './mounts';
+import { createMountPoints, externalMounts, maskedFileIn } from './mounts';
 import { checkFeatures, checkVersion, CriuFailure, swrk, type Notification } from './swrk';
 
 /** runc's checkpoint/restore flags that pass through to CRIU. */
@@ -143,6 +143,7 @@ export class Criu {
           joinNs.push({ ns: name, nsFile: ns.path });
         }
       }
+      createMountPoints(r.root, r.spec);
       const opts: CriuOpts = {
         ...common(r, imageFd, workFd, path.basename(logFile)),
         root: r.root,

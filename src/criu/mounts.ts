@@ -55,3 +55,53 @@ export function maskedFileIn(pid: number): (p: string) => boolean {
     }
   };
 }
+
+/**
+ * Like runc before a restore: the mount points CRIU mounts on must exist in the rootfs (a
+ * fresh copy of it has none of them). Not for cgroup mounts (inside /sys) nor below a tmpfs
+ * (CRIU restores its content). A path through a symlink or a non-directory is left alone:
+ * nothing is created outside the rootfs, and CRIU then names the missing mount point.
+ */
+export function createMountPoints(rootfs: string, spec: Spec): void {
+  const mounts = spec.mounts ?? [];
+  const tmpfs = mounts.filter((m) => m.type === 'tmpfs').map((m) => path.posix.resolve('/', m.destination));
+  for (const m of mounts) {
+    if (m.type === 'cgroup') continue;
+    const dest = path.posix.resolve('/', m.destination);
+    if (dest === '/' || tmpfs.some((t) => dest.startsWith(t + '/'))) continue;
+    const opts = m.options ?? [];
+    const isBind = m.type === 'bind' || opts.includes('bind') || opts.includes('rbind');
+    let file = false;
+    try {
+      file = isBind && !fs.statSync(path.resolve(m.source ?? '')).isDirectory();
+    } catch {
+      /* a missing source: CRIU's error names it */
+    }
+    createInRoot(rootfs, dest, file);
+  }
+}
+
+function createInRoot(rootfs: string, dest: string, file: boolean): void {
+  const parts = dest.split('/').filter(Boolean);
+  let cur = rootfs;
+  for (const [i, part] of parts.entries()) {
+    cur = path.join(cur, part);
+    const last = i === parts.length - 1;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(cur);
+    } catch {
+      st = undefined;
+    }
+    if (st) {
+      if (st.isSymbolicLink() || (!last && !st.isDirectory())) return;
+      continue;
+    }
+    try {
+      if (last && file) fs.closeSync(fs.openSync(cur, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644));
+      else fs.mkdirSync(cur, { mode: 0o755 });
+    } catch {
+      return; // created meanwhile, or not creatable: CRIU reports what it misses
+    }
+  }
+}

@@ -301,6 +301,31 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
     expect(help).toMatch(/tsoci checkpoint <id>/);
     expect(help).toMatch(/tsoci restore <id>/);
   });
+
+  test('restore into a copy of the bundle: the missing bind mount point is made first (like runc)', async () => {
+    const shared = fs.mkdtempSync(path.join(bundle, 'shared-'));
+    const spec = testSpec(COUNTER);
+    spec.mounts.push({ destination: '/data/sub', type: 'bind', source: shared, options: ['rbind'] });
+    const b = makeBundle(spec);
+    const copy = makeBundle(spec);
+    try {
+      fs.mkdirSync(path.join(b, 'rootfs/data/sub'), { recursive: true });
+      const id = uniqueId('crcp');
+      await runCounter(id, b);
+      expect(tsoci(['checkpoint', '--image-path', images, id]).stderr).toBe('');
+      fs.copyFileSync(path.join(b, 'rootfs/tmp/count'), path.join(copy, 'rootfs/tmp/count'));
+      expect(fs.existsSync(path.join(copy, 'rootfs/data'))).toBe(false);
+      const r = await restoreDetached(id, [], copy);
+      expect(r.stderr).toBe('');
+      expect(fs.statSync(path.join(copy, 'rootfs/data/sub')).isDirectory()).toBe(true);
+      const at = count(copy);
+      waitFor(() => count(copy) > at, 10000, 'counting in the copy');
+    } finally {
+      deleteAll();
+      removeBundle(b);
+      removeBundle(copy);
+    }
+  });
 });
 
 describeIfCriu('checkpoint / restore: bad input', () => {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { decodeResp, encodeReq, ReqType } from '../../src/criu/messages';
-import { externalMounts } from '../../src/criu/mounts';
+import { createMountPoints, externalMounts } from '../../src/criu/mounts';
 import { criuLogSummary, stdioInheritFds, DESCRIPTORS_FILE } from '../../src/criu/images';
 import { compareVersions, findCriu } from '../../src/criu/binary';
 import { checkCgroupsMode, emptyNsMask } from '../../src/criu';
@@ -152,5 +152,39 @@ describe('finding CRIU and checking flags', () => {
     expect(emptyNsMask()).toBe(0x40000000);
     expect(emptyNsMask(['network'])).toBe(0x40000000);
     expect(() => emptyNsMask(['pid'])).toThrow('namespace "pid" is not supported');
+  });
+});
+
+describe('mount points made before a restore', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-unit-criu-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('directories and files for bind mounts; nothing below a tmpfs, for cgroup, or through a symlink', () => {
+    const root = path.join(dir, 'rootfs');
+    const outside = path.join(dir, 'outside');
+    fs.mkdirSync(root);
+    fs.mkdirSync(outside);
+    fs.symlinkSync(outside, path.join(root, 'link'));
+    const hostFile = path.join(dir, 'hosts');
+    fs.writeFileSync(hostFile, '');
+    const spec = {
+      ociVersion: '1.3.0',
+      mounts: [
+        { destination: '/data/sub', type: 'bind', source: dir, options: ['rbind'] },
+        { destination: '/etc/hosts', type: 'bind', source: hostFile, options: ['rbind'] },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs' },
+        { destination: '/dev/shm', type: 'tmpfs', source: 'shm' },
+        { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup' },
+        { destination: '/link/escape', type: 'bind', source: dir, options: ['rbind'] },
+      ],
+    } as unknown as Spec;
+    createMountPoints(root, spec);
+    expect(fs.statSync(path.join(root, 'data/sub')).isDirectory()).toBe(true);
+    expect(fs.statSync(path.join(root, 'etc/hosts')).isFile()).toBe(true);
+    expect(fs.statSync(path.join(root, 'dev')).isDirectory()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'dev/shm'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'sys'))).toBe(false);
+    expect(fs.readdirSync(outside)).toEqual([]);
   });
 });
