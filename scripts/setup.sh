@@ -21,5 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# CRIU >= 3.19 for checkpoint/restore (Debian 12's 3.17.1 cannot dump on current kernels):
+# built once into /var/cache/tsoci-criu (TSOCI_CRIU_CACHE) unless a working one is installed
+bash scripts/build-criu.sh >/dev/null
 npm ci --no-audit --no-fund
 npm run build

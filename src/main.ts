@@ -17,6 +17,8 @@ import { pauseCommand } from './cli/pause';
 import { resumeCommand } from './cli/resume';
 import { updateCommand } from './cli/update';
 import { eventsCommand } from './cli/events';
+import { checkpointCommand } from './cli/checkpoint';
+import { restoreCommand } from './cli/restore';
 import { writeOut } from './util/out';
 import { trace } from './util/trace';
 
@@ -74,6 +76,8 @@ export function main(argv: string[]): void {
     .command(resumeCommand)
     .command(updateCommand)
     .command(eventsCommand)
+    .command(checkpointCommand)
+    .command(restoreCommand)
     .demandCommand(1, 'a command is required (see --help)')
     .strict()
     .version(false)

@@ -4,6 +4,7 @@
 
 #include "cache_name.h"
 #include "console.h"
+#include "criu.h"
 #include "devices_bpf.h"
 #include "process_ops.h"
 #include "seccomp.h"
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterDevicesBpf(env, exports);
   tsoci::RegisterSpawnInit(env, exports);
   tsoci::RegisterCacheName(env, exports);
+  tsoci::RegisterCriu(env, exports);
   return exports;
 }
 

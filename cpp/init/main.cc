@@ -109,6 +109,10 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
 
 [[noreturn]] void stage2(Context& ctx) {
   const Plan& plan = ctx.plan;
+  // A session of its own, like runc's stage-2 (nsexec.c): without it the container's init
+  // belongs to a session led from outside its PID namespace, which CRIU refuses to dump.
+  // (With a terminal, setup_terminal makes the session, then takes the pty as its tty.)
+  if (!plan.process.terminal && setsid() < 0) fail("init", "", errno, "setsid");
   // the pty comes from the container's own devpts: after pivot_root, or after setns
   auto terminal = [&] {
     if (plan.process.terminal) setup_terminal(plan, ctx.console, ctx.procfd.get(), !plan.execMode);

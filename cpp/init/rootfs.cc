@@ -197,6 +197,19 @@ void masked_paths(const Plan& plan) {
   }
 }
 
+// Like runc's reOpenDevNull: stdio that is /dev/null (conmon's stdin) is reopened from the
+// container's own /dev/null, so no fd refers to a host mount (CRIU cannot dump one).
+void reopen_dev_null() {
+  Fd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  struct stat null_st;
+  if (!devnull || fstat(devnull.get(), &null_st) < 0 || !S_ISCHR(null_st.st_mode)) return;
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null_st.st_rdev) continue;
+    if (dup3(devnull.get(), fd, 0) < 0) fail("rootfs", "/dev/null", errno, "reopen /dev/null as fd " + std::to_string(fd));
+  }
+}
+
 }  // namespace
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
@@ -293,6 +306,7 @@ void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& a
   if (ownMountNs && !(prop & (MS_PRIVATE | MS_SLAVE)) && mount("", "/", nullptr, prop, nullptr) < 0)
     fail("rootfs", "/", errno, "set propagation of the new /");
   if (afterPivot) afterPivot();
+  if (ownMountNs) reopen_dev_null();
 
   mkdir_all(plan.process.cwd);
   for (auto* m : deferredRo) {

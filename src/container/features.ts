@@ -7,6 +7,7 @@
  * Everything listed here is implemented; keep it that way (a feature lands → list it).
  */
 import * as os from 'os';
+import { describeCriu } from '../criu/binary';
 import type { Features } from '../spec/types';
 import { CAPABILITY_NAMES } from '../plan/capabilities';
 import { MOUNT_FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_FLAG_OPTIONS } from '../plan/mount-options';
@@ -118,6 +119,8 @@ export function features(kernelRelease = os.release()): Features {
   const commit = typeof TSOCI_COMMIT === 'string' ? TSOCI_COMMIT : 'unknown';
   const annotations: Record<string, string> = { 'dev.tsoci.version': version, 'dev.tsoci.commit': commit, ...ROOTLESS_FEATURES };
   if (lib) annotations['io.github.seccomp.libseccomp.version'] = lib.version;
+  // checkpoint/restore: the CRIU they would use (src/criu)
+  annotations['dev.tsoci.checkpoint.criu'] = describeCriu();
   const linux: NonNullable<Features['linux']> = {
     namespaces: [...NAMESPACES] as NonNullable<Features['linux']>['namespaces'],
     capabilities: [...CAPABILITY_NAMES],
