@@ -118,6 +118,7 @@ Plan parse_plan(const std::string& line) {
       x.remountFlags = m.value("remountFlags", 0ul);
       x.propagationFlags = m.value("propagationFlags", std::vector<unsigned long>{});
       x.createFile = m.value("createAs", std::string("dir")) == "file";
+      x.tmpcopyup = m.value("tmpcopyup", false);
       parse_mount_ext(m, x.ext);
       p.mounts.push_back(std::move(x));
     }

@@ -32,6 +32,7 @@ struct Mount {
   unsigned long remountFlags = 0;
   std::vector<unsigned long> propagationFlags;
   bool createFile = false;  // createAs == "file"
+  bool tmpcopyup = false;   // tmpfs: copy the covered directory's content in (tmpcopyup.h)
   MountExt ext;             // recursiveAttrs, idmap (mount_ext.cc)
 };
 

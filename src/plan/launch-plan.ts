@@ -67,6 +67,8 @@ export interface PlannedMount {
   createAs: 'dir' | 'file';
   /** mount_setattr(AT_RECURSIVE) attributes for r* options (rro, rnosuid, …): MOUNT_ATTR_* bits */
   recursiveAttrs?: { set: number; clear: number };
+  /** tmpfs with the "tmpcopyup" option: the covered directory's content is copied into it */
+  tmpcopyup?: boolean;
   /** id-mapped mount (idmap/ridmap, or mappings on the mount): applied with MOUNT_ATTR_IDMAP */
   idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean };
 }

@@ -76,7 +76,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
   }
 
   // "cgroup" mounts are passed through as they are for now (the cgroups module expands them).
-  return {
+  const planned: PlannedMount = {
     source: m.source ?? '',
     destination,
     type,
@@ -86,6 +86,9 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
     propagationFlags: opts.propagation,
     createAs: 'dir',
   };
+  // like runc, tmpcopyup means something for a tmpfs only, and is ignored elsewhere
+  if (opts.tmpcopyup && type === 'tmpfs') planned.tmpcopyup = true;
+  return planned;
 }
 
 /** Every spec mount in order. */

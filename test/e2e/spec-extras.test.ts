@@ -75,8 +75,8 @@ describe('tsoci features', () => {
     expect(f.linux.intelRdt).toEqual({ enabled: true, schemata: true, monitoring: true });
     expect([...f.linux.memoryPolicy.modes].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.mode.enum].sort());
     expect([...f.linux.memoryPolicy.flags].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.flags.items.enum].sort());
-    // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
-    expect(f.mountOptions).not.toContain('tmpcopyup');
+    // tmpcopyup (runc's extension) is listed, as runc lists it; fs data options (acl) are not
+    expect(f.mountOptions).toContain('tmpcopyup');
     expect(f.mountOptions).not.toContain('acl');
     expect(f.mountOptions).toEqual([...f.mountOptions].sort());
   });

@@ -138,6 +138,14 @@ describe('each mount option (tmpfs)', () => {
     expect(MO.parseMountOptions(['tmpcopyup']).tmpcopyup).toBe(true);
   });
 
+  test('tmpcopyup is planned for a tmpfs only (ignored elsewhere, like runc); absent without it', () => {
+    const t = one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup', 'mode=700'] });
+    expect(t).toMatchObject({ type: 'tmpfs', tmpcopyup: true, data: 'mode=700', flags: MO.MS_RDONLY });
+    expect(one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }).tmpcopyup).toBeUndefined();
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'tmpcopyup'] }).tmpcopyup).toBeUndefined();
+    expect(one({ destination: '/t', type: 'proc', source: 'proc', options: ['tmpcopyup'] }).tmpcopyup).toBeUndefined();
+  });
+
   test('recursive options are recorded separately too', () => {
     const p = MO.parseMountOptions(['rro', 'rnosuid', 'rexec', 'nodev']);
     expect(p.recursiveSet).toBe(MO.MS_RDONLY | MO.MS_NOSUID);
