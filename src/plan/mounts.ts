@@ -24,8 +24,17 @@ export function sysfsNeedsBind(ns: NamespaceFacts): boolean {
 
 export interface MountContext {
   bundle: string;
+  /** the rootfs' host path: a destination beneath it is taken relative to it, as runc does */
+  rootfs?: string;
   ns: NamespaceFacts;
   isDirectory: (hostPath: string) => boolean;
+}
+
+/** runc (LexicallyStripRoot): "<rootfs>/mnt/x" as a destination means "/mnt/x". */
+function stripRootfs(destination: string, rootfs: string | undefined): string {
+  if (!rootfs) return destination;
+  const root = cleanContainerPath(rootfs);
+  return root !== '/' && destination.startsWith(root + '/') ? destination.slice(root.length) : destination;
 }
 
 /** Plan one spec mount. `index` names it in errors. */
@@ -37,7 +46,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
   for (const k of ['destination', 'source', 'type'] as const) {
     if (hasNul(m[k])) throw new TsociError(`${f}.${k}: contains a null byte`);
   }
-  const destination = cleanContainerPath(m.destination);
+  const destination = stripRootfs(cleanContainerPath(m.destination), ctx.rootfs);
   const opts = parseMountOptions(m.options, `${f}.options`);
   const type = m.type ?? '';
   const isBind = type === 'bind' || (opts.flags & MS_BIND) !== 0;
@@ -92,7 +101,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
 }
 
 /** Every spec mount in order. */
-export function planMounts(mounts: readonly Mount[] | undefined, opts: PlanOptions, ns: NamespaceFacts): PlannedMount[] {
-  const ctx: MountContext = { bundle: opts.bundle, ns, isDirectory: opts.isDirectory ?? (() => true) };
+export function planMounts(mounts: readonly Mount[] | undefined, opts: PlanOptions, ns: NamespaceFacts, rootfs?: string): PlannedMount[] {
+  const ctx: MountContext = { bundle: opts.bundle, rootfs, ns, isDirectory: opts.isDirectory ?? (() => true) };
   return (mounts ?? []).map((m, i) => planMount(m, i, ctx));
 }

@@ -90,7 +90,7 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
 
   const nsPart = planNamespaces(spec, opts);
   const ns = namespaceFacts(nsPart.namespaces);
-  const mounts = planMounts(spec.mounts, opts, ns);
+  const mounts = planMounts(spec.mounts, opts, ns, rootfsOf(spec, opts, false));
   addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings });
   const devMounted = mountsDev(mounts);
 

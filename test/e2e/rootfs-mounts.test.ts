@@ -331,3 +331,64 @@ describe('recursive mount attributes on an rbind (runc mounts_recursive.bats)', 
     expect(r.stdout.trim().split('\n')).toEqual(['ro/foo ro', 'ro/sub ok', 'rro/foo ro', 'rro/sub ro', 'rorro/foo ro', 'rorro/sub ro']);
   });
 });
+
+describe('mount order: binds whose source is inside the rootfs, beneath earlier mounts (runc mounts.bats)', () => {
+  const USERNS = {
+    uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+  };
+  /** runc's test_mount_order: a tree of binds, then binds of parts of it, then all of it on /final. */
+  function mountOrder(userns: boolean, idmap: boolean) {
+    return run('cat /final/x/y/z/z/x/y/z/x/file', (s) => {
+      if (userns) {
+        s.linux.namespaces.push({ type: 'user' });
+        Object.assign(s.linux, USERNS);
+      }
+    }, (rootfs, bundle) => {
+      const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+      const src = path.join(bundle, 'bind-src');
+      for (const sub of ['a/x', 'b/y', 'c/z']) {
+        fs.mkdirSync(path.join(src, sub), { recursive: true });
+        fs.writeFileSync(path.join(src, sub, 'file'), `${sub}\n`);
+        const top = path.dirname(sub);
+        fs.symlinkSync(top, path.join(src, `sym-${top}`));
+      }
+      fs.chmodSync(src, 0o750); // with a user namespace: reachable only through stage0's fds
+      fs.mkdirSync(path.join(rootfs, 'mnt'));
+      fs.mkdirSync(path.join(rootfs, 'final'));
+      const add = (source: string, destination: string, opts = 'rbind') => {
+        const m: Record<string, any> = { source, destination, type: 'bind', options: [...opts.split(','), 'rprivate'] };
+        if (opts.includes('idmap')) Object.assign(m, USERNS);
+        spec.mounts.push(m);
+      };
+      add(`${src}/a`, '/mnt');
+      add(`${src}/sym-b`, '/mnt/x');
+      add(`${src}/c`, '/mnt/x/y');
+      add(`${src}/sym-a`, '/mnt/x/y/z');
+      const ctr = idmap ? 'rbind,idmap' : 'rbind';
+      add(`${rootfs}/mnt/x`, `${rootfs}/mnt/x/y/z/x`, ctr); // destinations as host paths: runc strips the rootfs
+      add(`${rootfs}/mnt/x/y`, `${rootfs}/mnt/x/y/z`, ctr);
+      add(`${rootfs}/mnt`, `${rootfs}/final`, ctr);
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      if (userns) execFileSync('chown', ['-R', '100000:100000', rootfs]);
+    });
+  }
+
+  test.each([
+    ['plain', false, false],
+    ['with a user namespace', true, false],
+    ['id-mapped container sources', false, true],
+  ])('%s: the whole tree lands on /final in order', (_name, userns, idmap) => {
+    const r = mountOrder(userns, idmap);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('a/x\n');
+  });
+
+  test('id-mapped container sources inside a user namespace: the kernel\'s refusal, one line, exit 1', () => {
+    const r = mountOrder(true, true);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('idmapped mount: mount_setattr(MOUNT_ATTR_IDMAP) of ');
+    expect(r.stderr).toContain('operation not permitted');
+  });
+});

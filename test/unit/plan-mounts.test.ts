@@ -138,6 +138,15 @@ describe('each mount option (tmpfs)', () => {
     expect(MO.parseMountOptions(['tmpcopyup']).tmpcopyup).toBe(true);
   });
 
+  test('a destination given as a host path beneath the rootfs is taken relative to it (runc)', () => {
+    const spec = specWith([
+      { destination: `${BUNDLE}/rootfs/mnt/x`, type: 'bind', source: '/src', options: ['rbind'] },
+      { destination: `${BUNDLE}/rootfsx/y`, type: 'tmpfs', source: 'tmpfs' },
+      { destination: `${BUNDLE}/rootfs`, type: 'tmpfs', source: 'tmpfs' },
+    ]);
+    expect(planLaunch(spec, opts()).mounts.map((m) => m.destination)).toEqual(['/mnt/x', `${BUNDLE}/rootfsx/y`, `${BUNDLE}/rootfs`]);
+  });
+
   test('tmpcopyup is planned for a tmpfs only (ignored elsewhere, like runc); absent without it', () => {
     const t = one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup', 'mode=700'] });
     expect(t).toMatchObject({ type: 'tmpfs', tmpcopyup: true, data: 'mode=700', flags: MO.MS_RDONLY });
