@@ -116,6 +116,7 @@ Plan parse_plan(const std::string& line) {
       x.flags = m.value("flags", 0ul);
       x.data = m.value("data", std::string());
       x.remountFlags = m.value("remountFlags", 0ul);
+      x.clearedFlags = m.value("clearedFlags", 0ul);
       x.propagationFlags = m.value("propagationFlags", std::vector<unsigned long>{});
       x.createFile = m.value("createAs", std::string("dir")) == "file";
       x.tmpcopyup = m.value("tmpcopyup", false);

@@ -30,6 +30,7 @@ struct Mount {
   std::string source, destination, type, data;
   unsigned long flags = 0;
   unsigned long remountFlags = 0;
+  unsigned long clearedFlags = 0;  // binds: flags the options cleared (rw, suid, dev, ...)
   std::vector<unsigned long> propagationFlags;
   bool createFile = false;  // createAs == "file"
   bool tmpcopyup = false;   // tmpfs: copy the covered directory's content in (tmpcopyup.h)

@@ -3,24 +3,11 @@
 #include <errno.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 
 #include "errors.h"
+#include "remount.h"
 
 namespace tsoci {
-
-unsigned long locked_flags(const std::string& target) {
-  struct statvfs sv;
-  if (statvfs(target.c_str(), &sv) < 0) return 0;
-  unsigned long f = 0;
-  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
-  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
-  return f;
-}
 
 void readonly_paths(const Plan& plan) {
   for (auto& p : plan.readonlyPaths) {
@@ -28,7 +15,7 @@ void readonly_paths(const Plan& plan) {
       if (errno == ENOENT) continue;
       fail("readonlyPaths", p, errno, "bind " + p + " onto itself");
     }
-    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p);
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | (mount_flags_of(p) & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME));
     if (mount(p.c_str(), p.c_str(), nullptr, flags, nullptr) < 0)
       fail("readonlyPaths", p, errno, "remount " + p + " read-only");
   }

@@ -6,10 +6,6 @@
 
 namespace tsoci {
 
-// The MS_* flags of the mount at `target` that a user namespace locks (statvfs ST_*):
-// a bind remount must keep them or fail with EPERM.
-unsigned long locked_flags(const std::string& target);
-
 void readonly_paths(const Plan& plan);
 
 // Files get /dev/null bound over them; directories an empty read-only tmpfs, one for all

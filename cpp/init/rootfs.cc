@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "errors.h"
 #include "fault.h"
 #include "protected_paths.h"
+#include "remount.h"
 #include "tmpcopyup.h"
 
 namespace tsoci {
@@ -49,16 +52,6 @@ int openat2_in_root(int rootfd, const std::string& rel, uint64_t flags) {
   return -1;
 }
 
-// A bind remount that drops a locked flag fails with EPERM: retry keeping them.
-int remount(const std::string& target, unsigned long flags) {
-  flags |= MS_REMOUNT | MS_BIND;
-  if (mount("", target.c_str(), nullptr, flags, nullptr) == 0) return 0;
-  int err = errno;
-  if (err != EPERM) return err;
-  if (mount("", target.c_str(), nullptr, flags | locked_flags(target), nullptr) == 0) return 0;
-  return err;
-}
-
 // Like runc: proc and sysfs go on a directory, never through a symlink (or onto a file)
 // that the image put in their place (CVE-2019-19921, CVE-2023-27561).
 void require_ordinary_dir(const Root& root, const Mount& m) {
@@ -77,6 +70,34 @@ void require_ordinary_dir(const Root& root, const Mount& m) {
                  m.type + "\" must be mounted on ordinary directory");
 }
 
+std::string readlink_fd(int fd) {
+  char buf[4096];
+  ssize_t n = readlink(fd_path(fd).c_str(), buf, sizeof buf - 1);
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+// runc's checkProcMount: nothing is mounted over the container's /proc but a procfs, and
+// nothing inside it but the files lxcfs emulates (a mount over /proc/self/attr or
+// /proc/sys would defeat the LSM and the read-only paths). Paths as resolved.
+void check_proc_mount(const Root& root, const Mount& m, int dst) {
+  std::string proc = readlink_fd(root.fd) + "/proc";
+  std::string at = readlink_fd(dst);
+  if (at.compare(0, proc.size(), proc) != 0 || (at.size() > proc.size() && at[proc.size()] != '/')) return;
+  std::string rel = at.substr(proc.size());
+  std::string prefix = "error mounting \"" + m.source + "\" to rootfs at \"" + m.destination + "\": ";
+  if (rel.empty()) {
+    struct statfs sf;
+    bool procSource = (m.flags & MS_BIND) && statfs(mount_source(m).c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+    if (m.type == "proc" || procSource) return;
+    fail_msg("mount", m.destination, EPERM, prefix + "\"" + at + "\" cannot be mounted because it is not of type proc");
+  }
+  static const char* const lxcfs[] = {"/cpuinfo", "/diskstats", "/meminfo", "/stat", "/swaps", "/uptime",
+                                      "/loadavg", "/slabinfo", "/sys/kernel/ns_last_pid", "/sys/crypto/fips_enabled"};
+  for (const char* ok : lxcfs)
+    if (rel == ok) return;
+  fail_msg("mount", m.destination, EPERM, prefix + "\"" + at + "\" cannot be mounted because it is inside /proc");
+}
+
 // runc: a tmpfs on an existing directory takes its mode (an explicit mode= comes later
 // in the data and wins); on a directory created for it, the tmpfs default (1777).
 std::string tmpfs_data(const Mount& m, int dst, bool created) {
@@ -91,6 +112,7 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   if (m.type == "proc" || m.type == "sysfs") require_ordinary_dir(root, m);
   bool created = false;
   Fd dst = open_in_root(root, m.destination, m.createFile ? Create::File : Create::Dir, "mount", &created);
+  check_proc_mount(root, m, dst.get());
   // tmpcopyup: the covered directory stays readable through an fd opened before the mount
   Fd below;
   if (m.tmpcopyup) {
@@ -112,7 +134,8 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   if (m.ext.idmap) attach_idmapped_mount(m, dst.get(), root.where(m.destination));
   else if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
     fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
-  bool more = m.remountFlags || !m.propagationFlags.empty() || m.ext.hasRecursiveAttrs;
+  bool rebind = (m.flags & MS_BIND) && (m.remountFlags || m.clearedFlags);
+  bool more = rebind || m.remountFlags || !m.propagationFlags.empty() || m.ext.hasRecursiveAttrs;
   if (!more && !m.tmpcopyup && !host_mount_recording()) return;
   // dst still names the covered directory: re-resolve to reach the new mount's root.
   Fd top = open_in_root(root, m.destination, Create::None, "mount");
@@ -125,7 +148,9 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
   if (!more) return;
 
   std::string target = fd_path(top.get());
-  if (m.remountFlags) {
+  if (rebind) {
+    bind_remount(m, target, root.where(m.destination));
+  } else if (m.remountFlags) {
     int err = remount(target, m.remountFlags);
     if (err) fail("mount", m.destination, err, "remount " + root.where(m.destination));
   }

@@ -61,6 +61,8 @@ export interface PlannedMount {
   data: string;
   /** when non-zero: a second mount(2) with MS_REMOUNT|MS_BIND|remountFlags (binds with ro, nosuid…) */
   remountFlags: number;
+  /** binds: MS_* flags the options cleared (rw, dev, suid, exec...); non-zero also means a remount */
+  clearedFlags?: number;
   /** each entry is one mount(2) call with only that propagation flag (MS_SHARED|MS_REC, …) */
   propagationFlags: number[];
   /** what to create at the destination if it is missing */

@@ -55,7 +55,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
     const rawSource = m.source ?? '';
     if (rawSource === '') throw new TsociError(`${f}.source: a bind mount needs a source`);
     const source = path.resolve(ctx.bundle, rawSource);
-    return {
+    const planned: PlannedMount = {
       source,
       destination,
       type: 'bind',
@@ -67,6 +67,11 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
       propagationFlags: opts.propagation,
       createAs: ctx.isDirectory(source) ? 'dir' : 'file',
     };
+    // runc: a clearing option alone (rw, dev, suid, exec...) also makes a remount, which
+    // sets exactly the requested flags ("mount --bind -o" semantics)
+    const cleared = opts.clearedFlags & ~BIND_ONLY;
+    if (cleared) planned.clearedFlags = cleared;
+    return planned;
   }
 
   if (type === 'sysfs' && sysfsNeedsBind(ctx.ns)) {

@@ -88,6 +88,42 @@ describe('rootfs safety: /proc and /sys must be mounted on ordinary directories 
   });
 });
 
+describe('rootfs safety: nothing but procfs over /proc, nothing inside it but lxcfs\'s files (runc checkProcMount)', () => {
+  test.each([
+    ['a bind inside /proc', { source: '/tmp', destination: '/proc/sys/kernel', options: ['bind'] }, 'proc/sys/kernel" cannot be mounted because it is inside /proc'],
+    ['a tmpfs over /proc', { source: 'tmpfs', destination: '/proc', type: 'tmpfs' }, 'proc" cannot be mounted because it is not of type proc'],
+    ['a bind of a non-proc directory over /proc', { source: '/tmp', destination: '/proc', options: ['rbind'] }, 'proc" cannot be mounted because it is not of type proc'],
+  ])('%s is refused: one line, exit 1, nothing left behind', (_name, mount, why) => {
+    const spec = testSpec(['true']);
+    spec.mounts.push(mount);
+    const bundle = makeBundle(spec);
+    const id = uniqueId('procmnt');
+    const before = snapshot(TEST_ROOT);
+    try {
+      const r = tsoci(['run', '--bundle', bundle, id]);
+      expect(r.status).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^tsoci: error mounting "${mount.source}" to rootfs at "${mount.destination}": "/`));
+      expect(lines[0]).toContain(why);
+      expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+      expect(leftovers(before, id, bundle)).toEqual([]);
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+
+  test('allowed: the host\'s procfs over /proc, lxcfs-style files inside it, a /procx directory', () => {
+    const r = run('grep -c "^proc /proc proc" /proc/self/mounts; head -c5 /proc/meminfo; echo; ls -d /procx', (s) => {
+      s.mounts.push({ source: '/proc', destination: '/proc', options: ['rbind'] });
+      s.mounts.push({ source: '/proc/cpuinfo', destination: '/proc/meminfo', options: ['bind'] });
+      s.mounts.push({ source: 'tmpfs', destination: '/procx', type: 'tmpfs' });
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^\d+\nproce\n\/procx\n$/);
+  });
+});
+
 describe('tmpfs modes (runc issue 4971)', () => {
   test('a tmpfs on an existing directory inherits its mode (mode= in the mount options)', () => {
     const r = run('stat -c %a /tmpfs; grep "^tmpfs /tmpfs " /proc/self/mounts', tmpfs('/tmpfs', ['rw', 'nodev', 'nosuid']),
@@ -390,5 +426,62 @@ describe('mount order: binds whose source is inside the rootfs, beneath earlier 
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('idmapped mount: mount_setattr(MOUNT_ATTR_IDMAP) of ');
     expect(r.stderr).toContain('operation not permitted');
+  });
+});
+
+describe('bind mount flags: "mount --bind -o" semantics, locked flags in a user namespace (runc mounts_sshfs.bats, tmpfs fallback)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bundle-flags-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'rw,suid,dev,exec,diratime,strictatime', 'tmpfs', dir]);
+  });
+  afterAll(() => {
+    execFileSync('umount', [dir]);
+    fs.rmdirSync(dir);
+  });
+
+  /** The host mount gets exactly `host` (per-mount flags), then the container binds it with `bind`. */
+  function flagsOf(host: string, bind: string, userns: boolean) {
+    execFileSync('mount', ['--bind', '-o', 'remount,rw,suid,dev,exec,symfollow,diratime,atime,strictatime', dir]);
+    execFileSync('mount', ['--bind', '-o', `remount,${host}`, dir]);
+    const r = run('grep " /mnt " /proc/self/mounts | cut -d" " -f4', (s) => {
+      s.mounts.push({ source: dir, destination: '/mnt', type: 'bind', options: bind.split(',') });
+      if (userns) {
+        s.linux.namespaces.push({ type: 'user' });
+        s.linux.uidMappings = [{ hostID: 100000, containerID: 0, size: 65534 }];
+        s.linux.gidMappings = [{ hostID: 100000, containerID: 0, size: 65534 }];
+      }
+    }, (rootfs) => { if (userns) execFileSync('chown', ['-R', '100000:100000', rootfs]); });
+    return { ...r, flags: r.stdout.trim().split(',') };
+  }
+
+  test.each([
+    // host flags, bind options, user namespace, flags present, flags absent
+    ['ro,noexec,nosymfollow,nodiratime', 'bind', false, ['ro', 'noexec', 'nodiratime', 'nosymfollow'], ['rw']],
+    ['ro,noexec,nosymfollow,nodiratime', 'bind', true, ['ro', 'noexec', 'nodiratime'], ['rw']],
+    ['ro,noexec,nosymfollow,nodiratime', 'bind,dev', false, ['rw', 'nodiratime'], ['ro', 'noexec', 'nosymfollow']],
+    ['ro,noexec,nosymfollow,nodiratime', 'bind,dev', true, ['ro', 'noexec', 'nodiratime'], ['rw', 'nosymfollow']],
+    ['ro', 'bind,nosuid,nodev,rprivate', false, ['rw', 'nosuid', 'nodev'], ['ro']],
+    ['ro', 'bind,nosuid,nodev,rprivate', true, ['ro', 'nosuid', 'nodev'], ['rw']],
+    ['rw,nodev,nosuid,noexec,noatime', 'bind,ro', true, ['ro', 'nosuid', 'nodev', 'noexec'], ['rw']],
+    ['noatime,nodiratime', 'bind,norelatime', true, ['noatime', 'nodiratime'], []],
+  ])('host %s, %s (userns: %s)', (host, bind, userns, present, absent) => {
+    const r = flagsOf(host, bind, userns);
+    expect(r.stderr).toBe('');
+    for (const f of present) expect(r.flags).toContain(f);
+    for (const f of absent) expect(r.flags).not.toContain(f);
+  });
+
+  test.each([
+    ['ro', 'bind,rw,nosuid,nodev,rprivate', 'cannot clear locked flags ro'],
+    ['nodev,nosuid,noatime', 'bind,dev,suid,exec,atime', 'cannot clear locked flags nosuid,nodev,noatime'],
+    ['relatime', 'bind,strictatime', 'cannot change locked atime flags relatime'],
+    ['strictatime', 'bind,noatime', 'cannot change locked atime flags strictatime'],
+  ])('in a user namespace, host %s, %s: refused with one line, exit 1', (host, bind, why) => {
+    const r = flagsOf(host, bind, true);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `tsoci: error mounting "${dir}" to rootfs at "/mnt": ${why}: operation not permitted (EPERM)`,
+    ]);
   });
 });

@@ -147,6 +147,13 @@ describe('each mount option (tmpfs)', () => {
     expect(planLaunch(spec, opts()).mounts.map((m) => m.destination)).toEqual(['/mnt/x', `${BUNDLE}/rootfsx/y`, `${BUNDLE}/rootfs`]);
   });
 
+  test('binds record the flags their options clear (a clearing option alone also means a remount, as in runc)', () => {
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'dev'] })).toMatchObject({ remountFlags: 0, clearedFlags: MO.MS_NODEV });
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['rbind', 'rw', 'nosuid'] })).toMatchObject({ remountFlags: MO.MS_NOSUID, clearedFlags: MO.MS_RDONLY });
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind'] }).clearedFlags).toBeUndefined();
+    expect(one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rw'] }).clearedFlags).toBeUndefined();
+  });
+
   test('tmpcopyup is planned for a tmpfs only (ignored elsewhere, like runc); absent without it', () => {
     const t = one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup', 'mode=700'] });
     expect(t).toMatchObject({ type: 'tmpfs', tmpcopyup: true, data: 'mode=700', flags: MO.MS_RDONLY });
