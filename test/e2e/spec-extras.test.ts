@@ -116,6 +116,9 @@ describe('tsoci spec', () => {
     expect(spec.ociVersion).toBe('1.3.0');
     expect(spec.process.terminal).toBe(true);
     expect(spec.root).toEqual({ path: 'rootfs', readonly: true });
+    // runc: a cgroup namespace only on a cgroup v2 (unified) host
+    const types = spec.linux.namespaces.map((n: any) => n.type);
+    expect(types).toEqual(['pid', 'network', 'ipc', 'uts', 'mount', ...(fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['cgroup'] : [])]);
     spec.process.terminal = false;
     spec.process.args = ['sh', '-c', 'echo hello from $(hostname); touch / 2>/dev/null || echo ro-root'];
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
