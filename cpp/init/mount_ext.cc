@@ -128,13 +128,20 @@ void parse_mount_ext(const json& m, MountExt& out) {
     out.idmapRecursive = i.value("recursive", false);
     out.uidMappings = maps(i.at("uidMappings"));
     out.gidMappings = maps(i.at("gidMappings"));
+    out.idmapUserns = i.value("userns", std::string());
   }
 }
 
 void prepare_idmapped_mounts(const Plan& plan, int procfd) {
   for (auto& m : plan.mounts) {
     if (!m.ext.idmap) continue;
-    Fd ns = helper_userns(m.ext, procfd, m.destination);
+    Fd ns;
+    if (!m.ext.idmapUserns.empty()) {
+      ns = Fd(open(m.ext.idmapUserns.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns) fail("mount", m.destination, errno, "idmapped mount: open user namespace " + m.ext.idmapUserns);
+    } else {
+      ns = helper_userns(m.ext, procfd, m.destination);
+    }
     if (source_inside_rootfs(plan, m.source)) late_userns()[&m] = above_kept(plan, std::move(ns), m.destination);
     else prepared()[&m] = above_kept(plan, idmapped_tree(m, ns.get()), m.destination);
   }

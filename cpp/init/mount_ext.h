@@ -29,6 +29,7 @@ struct MountExt {
   bool idmap = false;
   bool idmapRecursive = false;
   std::vector<MountIdmapMap> uidMappings, gidMappings;
+  std::string idmapUserns;  // a joined user namespace (path) used as the mapping itself
   bool hasRecursiveAttrs = false;
   uint64_t attrSet = 0, attrClear = 0;
 };

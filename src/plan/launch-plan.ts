@@ -72,7 +72,13 @@ export interface PlannedMount {
   /** tmpfs with the "tmpcopyup" option: the covered directory's content is copied into it */
   tmpcopyup?: boolean;
   /** id-mapped mount (idmap/ridmap, or mappings on the mount): applied with MOUNT_ATTR_IDMAP */
-  idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean };
+  idmap?: {
+    uidMappings: IdMapping[];
+    gidMappings: IdMapping[];
+    recursive: boolean;
+    /** idmap without mappings in a joined user namespace: that namespace (its path) is the mapping */
+    userns?: string;
+  };
 }
 
 export interface PlannedDevice {

@@ -66,6 +66,8 @@ export interface ContainerIdMaps {
   userNs: boolean;
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
+  /** the user namespace the container joins (linux.namespaces path), if any */
+  joinedUserNs?: string;
 }
 
 /**
@@ -86,6 +88,9 @@ export function planIdmap(m: Mount, o: ParsedMountOptions, isBind: boolean, cont
     if (uidMappings.length === 0 || gidMappings.length === 0) {
       throw new TsociError(`${field}: uidMappings and gidMappings must be specified together`);
     }
+  } else if (container.joinedUserNs) {
+    // runc: the joined namespace's own mappings; that namespace itself is the id mapping
+    return { uidMappings: [], gidMappings: [], recursive: o.idmapRecursive === true, userns: container.joinedUserNs };
   } else {
     if (!container.userNs || container.uidMappings.length === 0 || container.gidMappings.length === 0) {
       throw new TsociError(`${field}: idmap without uidMappings/gidMappings needs the container's user namespace mappings, and the container has none`);

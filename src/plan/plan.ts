@@ -91,7 +91,8 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
   const nsPart = planNamespaces(spec, opts);
   const ns = namespaceFacts(nsPart.namespaces);
   const mounts = planMounts(spec.mounts, opts, ns, rootfsOf(spec, opts, false));
-  addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings });
+  const joinedUserNs = nsPart.namespaces.find((n) => n.type === 'user')?.path;
+  addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings, joinedUserNs });
   const devMounted = mountsDev(mounts);
 
   const maskedPaths = cleanPathList(spec.linux?.maskedPaths, 'linux.maskedPaths');

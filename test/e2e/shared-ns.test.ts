@@ -161,6 +161,25 @@ describe('joining another container\'s namespaces by path (/proc/<pid>/ns/*)', (
     expect(lines).toEqual(['0 100000 100', '0 200000 200', 'monotonic 7881 2718281', 'boottime 1337 3141519', 'sleep 1000']);
   });
 
+  test('idmap without mappings in a joined user namespace: that namespace\'s mappings (runc idmap.bats, userns join)', () => {
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bundle-idsrc-'));
+    fs.chmodSync(src, 0o755);
+    fs.writeFileSync(path.join(src, 'f'), '');
+    fs.chownSync(path.join(src, 'f'), 100, 211);
+    try {
+      const pid = target(uniqueId('tgtidm'), (s) => { s.linux.namespaces.push({ type: 'user' }); Object.assign(s.linux, USERNS_MAPS); }, remap);
+      const spec = testSpec(['sh', '-c', 'stat -c %u=%g /mnt/idm/f']);
+      spec.linux.namespaces.push({ type: 'user', path: `/proc/${pid}/ns/user` });
+      spec.mounts.push({ source: src, destination: '/mnt/idm', options: ['rbind', 'idmap'] });
+      const r = tsoci(['run', '--bundle', bundleOf(spec, remap), uniqueId('joinidm')]);
+      expect(r.stderr).toBe('');
+      // host 100:211 through the namespace's own maps (0 -> 100000, 0 -> 200000) and back inside
+      expect(r.stdout).toBe('100=211\n');
+    } finally {
+      fs.rmSync(src, { recursive: true, force: true });
+    }
+  });
+
   test('a namespace path that is not a namespace: one error line, exit 1, nothing left behind', () => {
     const spec = testSpec(['true']);
     spec.linux.namespaces = spec.linux.namespaces.map((n: any) => (n.type === 'ipc' ? { type: 'ipc', path: '/proc/self/status' } : n));

@@ -75,6 +75,18 @@ describe('id-mapped mounts', () => {
     expect(p.mounts[0].idmap).toEqual({ uidMappings: maps, gidMappings: gid, recursive: true });
   });
 
+  test('idmap without mappings in a joined user namespace: that namespace is the mapping (runc)', () => {
+    const p = plan([{ destination: '/a', type: 'bind', source: '/x', options: ['rbind', 'idmap'] }], {
+      namespaces: [{ type: 'mount' }, { type: 'user', path: '/proc/42/ns/user' }],
+    });
+    expect(p.mounts[0].idmap).toEqual({ uidMappings: [], gidMappings: [], recursive: false, userns: '/proc/42/ns/user' });
+    // mappings of its own still win
+    const q = plan([{ destination: '/a', type: 'bind', source: '/x', options: ['bind'], uidMappings: maps, gidMappings: maps }], {
+      namespaces: [{ type: 'mount' }, { type: 'user', path: '/proc/42/ns/user' }],
+    });
+    expect(q.mounts[0].idmap).toEqual({ uidMappings: maps, gidMappings: maps, recursive: false });
+  });
+
   test('errors: not a bind; no mappings and no user namespace', () => {
     expect(() => plan([{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }])).toThrow('mounts[0]: id-mapped mounts are only supported for bind mounts');
     expect(() => plan([{ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'idmap'] }])).toThrow("mounts[0]: idmap without uidMappings/gidMappings needs the container's user namespace mappings");
