@@ -120,6 +120,7 @@ Plan parse_plan(const std::string& line) {
       x.propagationFlags = m.value("propagationFlags", std::vector<unsigned long>{});
       x.createFile = m.value("createAs", std::string("dir")) == "file";
       x.tmpcopyup = m.value("tmpcopyup", false);
+      x.replaces = m.value("replaces", std::string());
       parse_mount_ext(m, x.ext);
       p.mounts.push_back(std::move(x));
     }

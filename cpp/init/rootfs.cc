@@ -64,10 +64,11 @@ void require_ordinary_dir(const Root& root, const Mount& m) {
     if (errno == ENOENT) return;
     fail("mount", m.destination, errno, "stat " + root.where(m.destination));
   }
+  const std::string& fs = m.replaces.empty() ? m.type : m.replaces;
   if (!S_ISDIR(st.st_mode))
     fail_msg("mount", m.destination, ENOTDIR,
-             "error mounting \"" + m.source + "\" to rootfs at \"" + m.destination + "\": filesystem \"" +
-                 m.type + "\" must be mounted on ordinary directory");
+             "error mounting \"" + m.source + "\" to rootfs at \"" + m.destination + "\": filesystem \"" + fs +
+                 "\" must be mounted on ordinary directory");
 }
 
 std::string readlink_fd(int fd) {
@@ -109,7 +110,7 @@ std::string tmpfs_data(const Mount& m, int dst, bool created) {
 }
 
 void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& deferredRo) {
-  if (m.type == "proc" || m.type == "sysfs") require_ordinary_dir(root, m);
+  if (m.type == "proc" || m.type == "sysfs" || !m.replaces.empty()) require_ordinary_dir(root, m);
   bool created = false;
   Fd dst = open_in_root(root, m.destination, m.createFile ? Create::File : Create::Dir, "mount", &created);
   check_proc_mount(root, m, dst.get());

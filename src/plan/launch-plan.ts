@@ -69,6 +69,8 @@ export interface PlannedMount {
   createAs: 'dir' | 'file';
   /** mount_setattr(AT_RECURSIVE) attributes for r* options (rro, rnosuid, …): MOUNT_ATTR_* bits */
   recursiveAttrs?: { set: number; clear: number };
+  /** a bind standing in for this file system (sysfs without a network namespace): its rules apply */
+  replaces?: 'sysfs';
   /** tmpfs with the "tmpcopyup" option: the covered directory's content is copied into it */
   tmpcopyup?: boolean;
   /** id-mapped mount (idmap/ridmap, or mappings on the mount): applied with MOUNT_ATTR_IDMAP */

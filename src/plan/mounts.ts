@@ -86,6 +86,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
       remountFlags: (opts.flags & ~BIND_ONLY) | MS_RDONLY,
       propagationFlags: opts.propagation,
       createAs: 'dir',
+      replaces: 'sysfs', // still only on an ordinary directory
     };
   }
 

@@ -20,8 +20,12 @@ describe('rootfs safety: /proc and /sys must be mounted on ordinary directories 
     ['/proc is a symlink to a path that does not exist', 'proc', (r: string) => fs.symlinkSync('/symlink', path.join(r, 'proc'))],
     ['/proc is a regular file', 'proc', (r: string) => fs.writeFileSync(path.join(r, 'proc'), '')],
     ['/sys is a symlink', 'sysfs', (r: string) => fs.symlinkSync('/bad-proc', path.join(r, 'sys'))],
-  ])('%s: refused with runc\'s message, exit 1, nothing mounted or left behind', (_name, fsType, plant) => {
-    const bundle = makeBundle(testSpec(['true']));
+    // without a network namespace of its own the container gets a bind of the host's /sys instead
+    ['/sys is a symlink, no network namespace (sysfs replaced by a bind)', 'sysfs', (r: string) => fs.symlinkSync('/bad-proc', path.join(r, 'sys'))],
+  ])('%s: refused with runc\'s message, exit 1, nothing mounted or left behind', (name, fsType, plant) => {
+    const spec = testSpec(['true']);
+    if (name.includes('no network namespace')) spec.linux.namespaces = spec.linux.namespaces.filter((n: any) => n.type !== 'network');
+    const bundle = makeBundle(spec);
     const rootfs = path.join(bundle, 'rootfs');
     const dir = fsType === 'proc' ? 'proc' : 'sys';
     fs.rmSync(path.join(rootfs, dir), { recursive: true, force: true });
@@ -33,7 +37,7 @@ describe('rootfs safety: /proc and /sys must be mounted on ordinary directories 
       const r = tsoci(['run', '--bundle', bundle, id]);
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([
-        `tsoci: error mounting "${fsType}" to rootfs at "/${dir}": filesystem "${fsType}" must be mounted on ordinary directory`,
+        `tsoci: error mounting "${name.includes('no network namespace') ? '/sys' : fsType}" to rootfs at "/${dir}": filesystem "${fsType}" must be mounted on ordinary directory`,
       ]);
       // the symlink's target got nothing
       expect(fs.readdirSync(path.join(rootfs, 'bad-proc'))).toEqual([]);

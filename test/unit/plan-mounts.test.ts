@@ -326,6 +326,7 @@ describe('sysfs without a new network namespace', () => {
       remountFlags: MO.MS_NOSUID | MO.MS_NOEXEC | MO.MS_NODEV | MO.MS_RDONLY,
       propagationFlags: [],
       createAs: 'dir',
+      replaces: 'sysfs', // sysfs' rules stay (an ordinary directory)
     });
   });
 
