@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "fd.h"
+#include "mount_sources.h"
 #include "plan.h"
 
 namespace tsoci {
@@ -77,6 +78,34 @@ Fd helper_userns(const MountExt& x, int procfd, const std::string& dest) {
   return ns;
 }
 
+// open_tree(OPEN_TREE_CLONE) of the source, id-mapped with the user namespace at nsfd
+Fd idmapped_tree(const Mount& m, int nsfd) {
+  unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m.flags & MS_REC) ? AT_RECURSIVE : 0);
+  Fd tree(open_tree(AT_FDCWD, m.source.c_str(), flags));
+  if (!tree) fail("mount", m.destination, errno, "idmapped mount: open_tree " + m.source);
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(nsfd);
+  unsigned int at = AT_EMPTY_PATH | (m.ext.idmapRecursive ? AT_RECURSIVE : 0);
+  if (mount_setattr(tree.get(), "", at, &attr, sizeof attr) < 0)
+    fail("mount", m.destination, errno, "idmapped mount: mount_setattr(MOUNT_ATTR_IDMAP) of " + m.source);
+  return tree;
+}
+
+// the user namespaces of the id-mapped mounts whose source is inside the rootfs: their
+// trees are cloned by stage2, at their turn, once the mounts before them are in place
+std::map<const Mount*, Fd>& late_userns() {
+  static std::map<const Mount*, Fd> userns;
+  return userns;
+}
+
+// out of the range of fds the container keeps (0 .. 3+preserveFds-1)
+Fd above_kept(const Plan& plan, Fd fd, const std::string& dest) {
+  int high = fcntl(fd.get(), F_DUPFD_CLOEXEC, 3 + plan.preserveFds);
+  if (high < 0) fail("mount", dest, errno, "idmapped mount: dup");
+  return Fd(high);
+}
+
 std::vector<MountIdmapMap> maps(const json& j) {
   std::vector<MountIdmapMap> out;
   for (auto& m : j)
@@ -99,37 +128,35 @@ void parse_mount_ext(const json& m, MountExt& out) {
     out.idmapRecursive = i.value("recursive", false);
     out.uidMappings = maps(i.at("uidMappings"));
     out.gidMappings = maps(i.at("gidMappings"));
+    out.idmapUserns = i.value("userns", std::string());
   }
 }
 
 void prepare_idmapped_mounts(const Plan& plan, int procfd) {
   for (auto& m : plan.mounts) {
     if (!m.ext.idmap) continue;
-    const std::string& dest = m.destination;
-    unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m.flags & MS_REC) ? AT_RECURSIVE : 0);
-    Fd tree(open_tree(AT_FDCWD, m.source.c_str(), flags));
-    if (!tree) fail("mount", dest, errno, "idmapped mount: open_tree " + m.source);
-    Fd ns = helper_userns(m.ext, procfd, dest);
-    struct mount_attr attr = {};
-    attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(ns.get());
-    unsigned int at = AT_EMPTY_PATH | (m.ext.idmapRecursive ? AT_RECURSIVE : 0);
-    if (mount_setattr(tree.get(), "", at, &attr, sizeof attr) < 0)
-      fail("mount", dest, errno, "idmapped mount: mount_setattr(MOUNT_ATTR_IDMAP) of " + m.source);
-    // out of the range of fds the container keeps (0 .. 3+preserveFds-1)
-    int high = fcntl(tree.get(), F_DUPFD_CLOEXEC, 3 + plan.preserveFds);
-    if (high < 0) fail("mount", dest, errno, "idmapped mount: dup");
-    prepared()[&m] = Fd(high);
+    Fd ns;
+    if (!m.ext.idmapUserns.empty()) {
+      ns = Fd(open(m.ext.idmapUserns.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns) fail("mount", m.destination, errno, "idmapped mount: open user namespace " + m.ext.idmapUserns);
+    } else {
+      ns = helper_userns(m.ext, procfd, m.destination);
+    }
+    if (source_inside_rootfs(plan, m.source)) late_userns()[&m] = above_kept(plan, std::move(ns), m.destination);
+    else prepared()[&m] = above_kept(plan, idmapped_tree(m, ns.get()), m.destination);
   }
 }
 
 void attach_idmapped_mount(const Mount& m, int dstFd, const std::string& where) {
+  Fd tree;
   auto it = prepared().find(&m);
-  if (it == prepared().end() || !it->second)
-    fail_msg("mount", m.destination, EINVAL, "idmapped mount of " + m.source + " was not prepared");
-  if (move_mount(it->second.get(), "", dstFd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+  auto late = late_userns().find(&m);
+  if (it != prepared().end() && it->second) tree = std::move(it->second);
+  else if (late != late_userns().end() && late->second) tree = idmapped_tree(m, late->second.get());
+  else fail_msg("mount", m.destination, EINVAL, "idmapped mount of " + m.source + " was not prepared");
+  if (late != late_userns().end()) late->second.reset();
+  if (move_mount(tree.get(), "", dstFd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     fail("mount", m.destination, errno, "idmapped mount: move_mount " + m.source + " to " + where);
-  it->second.reset();
 }
 
 void apply_recursive_attrs(const Mount& m, int fd, const std::string& where) {

@@ -21,7 +21,9 @@ namespace {
 
 std::map<const Mount*, int> received;  // stage1 → stage2 (inherited over clone)
 
-bool needs_fd(const Mount& m) { return (m.flags & MS_BIND) && !m.source.empty() && m.source[0] == '/'; }
+bool needs_fd(const Plan& plan, const Mount& m) {
+  return (m.flags & MS_BIND) && !m.source.empty() && m.source[0] == '/' && !source_inside_rootfs(plan, m.source);
+}
 
 bool send_one(int chan, int fd) {
   char have = fd >= 0 ? 1 : 0;
@@ -45,10 +47,15 @@ int receive_one(int chan) {
 
 }  // namespace
 
+bool source_inside_rootfs(const Plan& plan, const std::string& source) {
+  const std::string& r = plan.rootfs;
+  return !r.empty() && source.size() > r.size() && source.compare(0, r.size(), r) == 0 && source[r.size()] == '/';
+}
+
 bool wants_mount_sources(const Plan& plan) {
   if (plan.execMode || !plan.creates("user") || !plan.creates("mount")) return false;
   for (auto& m : plan.mounts)
-    if (needs_fd(m)) return true;
+    if (needs_fd(plan, m)) return true;
   return false;
 }
 
@@ -60,7 +67,7 @@ void send_mount_sources(const Plan& plan, pid_t stage1, int procfd, int chan) {
   // in their mount namespace (a copy of ours), so the mounts the fds name are theirs
   bool joined = self && cwd && theirs && setns(theirs.get(), CLONE_NEWNS) == 0;
   for (auto& m : plan.mounts) {
-    if (!needs_fd(m)) continue;
+    if (!needs_fd(plan, m)) continue;
     Fd fd;
     if (joined) fd = Fd(open(m.source.c_str(), O_PATH | O_CLOEXEC));
     if (!send_one(chan, fd.get())) break;
@@ -74,7 +81,7 @@ void send_mount_sources(const Plan& plan, pid_t stage1, int procfd, int chan) {
 void receive_mount_sources(const Plan& plan, int chan) {
   int min = 3 + plan.preserveFds;
   for (auto& m : plan.mounts) {
-    if (!needs_fd(m)) continue;
+    if (!needs_fd(plan, m)) continue;
     int fd = receive_one(chan);
     if (fd == -2) throw QuietExit{1};  // stage0 is gone
     if (fd < 0) continue;

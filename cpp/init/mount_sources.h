@@ -6,9 +6,16 @@
 #pragma once
 #include <sys/types.h>
 
+#include <string>
+
 #include "plan.h"
 
 namespace tsoci {
+
+// A host path beneath plan.rootfs: it may be beneath an earlier mount of the container
+// (runc's "mount order" tests bind <rootfs>/mnt/x after binding over /mnt), so it is
+// resolved at mount time in the container's mount namespace, never opened beforehand.
+bool source_inside_rootfs(const Plan& plan, const std::string& source);
 
 // Whether stage1 should ask stage0 for the sources (a new user and mount namespace, and
 // at least one bind mount).

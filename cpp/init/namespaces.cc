@@ -53,16 +53,25 @@ bool join_namespaces(const Plan& plan) {
     if (fd < 0) fail("namespace", n.path, errno, "open " + n.type + " namespace " + n.path);
     joins.push_back({n.type, n.path, Fd(fd)});
   }
+  // Like runc: the namespaces other than user (and mount, always last) are tried before
+  // the user namespace, while we still have the host's privileges (a joined userns need
+  // not own them); those refused with EPERM are tried again once in the userns (rootless).
   bool joinedUser = false;
-  for (int rank = 0; rank <= 2; rank++) {
-    for (auto& j : joins) {
-      if (join_rank(j.type) != rank) continue;
-      if (setns(j.fd.get(), ns_clone_flag(j.type)) < 0)
-        fail("namespace", j.path, errno, "setns " + j.type + " namespace " + j.path);
-      if (j.type == "user") joinedUser = true;
-      TSOCI_FAULT_POINT("join:" + j.type);
+  auto join = [&](Joined& j, bool retryLater) {
+    if (!j.fd) return;
+    if (setns(j.fd.get(), ns_clone_flag(j.type)) < 0) {
+      if (retryLater && errno == EPERM) return;
+      fail("namespace", j.path, errno, "setns " + j.type + " namespace " + j.path);
     }
-  }
+    j.fd.reset();
+    if (j.type == "user") joinedUser = true;
+    TSOCI_FAULT_POINT("join:" + j.type);
+  };
+  for (auto& j : joins)
+    if (join_rank(j.type) == 1) join(j, true);
+  for (int rank = 0; rank <= 2; rank++)
+    for (auto& j : joins)
+      if (join_rank(j.type) == rank) join(j, false);
   return joinedUser;
 }
 

@@ -116,8 +116,11 @@ Plan parse_plan(const std::string& line) {
       x.flags = m.value("flags", 0ul);
       x.data = m.value("data", std::string());
       x.remountFlags = m.value("remountFlags", 0ul);
+      x.clearedFlags = m.value("clearedFlags", 0ul);
       x.propagationFlags = m.value("propagationFlags", std::vector<unsigned long>{});
       x.createFile = m.value("createAs", std::string("dir")) == "file";
+      x.tmpcopyup = m.value("tmpcopyup", false);
+      x.replaces = m.value("replaces", std::string());
       parse_mount_ext(m, x.ext);
       p.mounts.push_back(std::move(x));
     }

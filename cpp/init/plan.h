@@ -30,8 +30,11 @@ struct Mount {
   std::string source, destination, type, data;
   unsigned long flags = 0;
   unsigned long remountFlags = 0;
+  unsigned long clearedFlags = 0;  // binds: flags the options cleared (rw, suid, dev, ...)
   std::vector<unsigned long> propagationFlags;
   bool createFile = false;  // createAs == "file"
+  std::string replaces;     // a bind standing in for this file system ("sysfs")
+  bool tmpcopyup = false;   // tmpfs: copy the covered directory's content in (tmpcopyup.h)
   MountExt ext;             // recursiveAttrs, idmap (mount_ext.cc)
 };
 

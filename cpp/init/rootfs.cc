@@ -4,8 +4,9 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@
 #include "mount_sources.h"
 #include "errors.h"
 #include "fault.h"
+#include "protected_paths.h"
+#include "remount.h"
+#include "tmpcopyup.h"
 
 namespace tsoci {
 
@@ -48,32 +52,75 @@ int openat2_in_root(int rootfd, const std::string& rel, uint64_t flags) {
   return -1;
 }
 
-// statvfs ST_* -> MS_* for the per-mount flags a user namespace locks
-unsigned long locked_flags(const std::string& target) {
-  struct statvfs sv;
-  if (statvfs(target.c_str(), &sv) < 0) return 0;
-  unsigned long f = 0;
-  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
-  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
-  return f;
+// Like runc: proc and sysfs go on a directory, never through a symlink (or onto a file)
+// that the image put in their place (CVE-2019-19921, CVE-2023-27561).
+void require_ordinary_dir(const Root& root, const Mount& m) {
+  auto slash = m.destination.find_last_of('/');
+  std::string name = m.destination.substr(slash + 1);
+  if (name.empty()) return;
+  Fd parent = open_in_root(root, m.destination.substr(0, slash), Create::Dir, "mount");
+  struct stat st;
+  if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT) return;
+    fail("mount", m.destination, errno, "stat " + root.where(m.destination));
+  }
+  const std::string& fs = m.replaces.empty() ? m.type : m.replaces;
+  if (!S_ISDIR(st.st_mode))
+    fail_msg("mount", m.destination, ENOTDIR,
+             "error mounting \"" + m.source + "\" to rootfs at \"" + m.destination + "\": filesystem \"" + fs +
+                 "\" must be mounted on ordinary directory");
 }
 
-// A bind remount that drops a locked flag fails with EPERM: retry keeping them.
-int remount(const std::string& target, unsigned long flags) {
-  flags |= MS_REMOUNT | MS_BIND;
-  if (mount("", target.c_str(), nullptr, flags, nullptr) == 0) return 0;
-  int err = errno;
-  if (err != EPERM) return err;
-  if (mount("", target.c_str(), nullptr, flags | locked_flags(target), nullptr) == 0) return 0;
-  return err;
+std::string readlink_fd(int fd) {
+  char buf[4096];
+  ssize_t n = readlink(fd_path(fd).c_str(), buf, sizeof buf - 1);
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+// runc's checkProcMount: nothing is mounted over the container's /proc but a procfs, and
+// nothing inside it but the files lxcfs emulates (a mount over /proc/self/attr or
+// /proc/sys would defeat the LSM and the read-only paths). Paths as resolved.
+void check_proc_mount(const Root& root, const Mount& m, int dst) {
+  std::string proc = readlink_fd(root.fd) + "/proc";
+  std::string at = readlink_fd(dst);
+  if (at.compare(0, proc.size(), proc) != 0 || (at.size() > proc.size() && at[proc.size()] != '/')) return;
+  std::string rel = at.substr(proc.size());
+  std::string prefix = "error mounting \"" + m.source + "\" to rootfs at \"" + m.destination + "\": ";
+  if (rel.empty()) {
+    struct statfs sf;
+    bool procSource = (m.flags & MS_BIND) && statfs(mount_source(m).c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+    if (m.type == "proc" || procSource) return;
+    fail_msg("mount", m.destination, EPERM, prefix + "\"" + at + "\" cannot be mounted because it is not of type proc");
+  }
+  static const char* const lxcfs[] = {"/cpuinfo", "/diskstats", "/meminfo", "/stat", "/swaps", "/uptime",
+                                      "/loadavg", "/slabinfo", "/sys/kernel/ns_last_pid", "/sys/crypto/fips_enabled"};
+  for (const char* ok : lxcfs)
+    if (rel == ok) return;
+  fail_msg("mount", m.destination, EPERM, prefix + "\"" + at + "\" cannot be mounted because it is inside /proc");
+}
+
+// runc: a tmpfs on an existing directory takes its mode (an explicit mode= comes later
+// in the data and wins); on a directory created for it, the tmpfs default (1777).
+std::string tmpfs_data(const Mount& m, int dst, bool created) {
+  struct stat st;
+  if (created || fstat(dst, &st) < 0) return m.data;
+  char mode[16];
+  snprintf(mode, sizeof mode, "mode=%04o", st.st_mode & 07777);
+  return m.data.empty() ? std::string(mode) : std::string(mode) + "," + m.data;
 }
 
 void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& deferredRo) {
-  Fd dst = open_in_root(root, m.destination, m.createFile ? Create::File : Create::Dir, "mount");
+  if (m.type == "proc" || m.type == "sysfs" || !m.replaces.empty()) require_ordinary_dir(root, m);
+  bool created = false;
+  Fd dst = open_in_root(root, m.destination, m.createFile ? Create::File : Create::Dir, "mount", &created);
+  check_proc_mount(root, m, dst.get());
+  // tmpcopyup: the covered directory stays readable through an fd opened before the mount
+  Fd below;
+  if (m.tmpcopyup) {
+    below.reset(openat(dst.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!below) fail("mount", m.destination, errno, "tmpcopyup: open " + root.where(m.destination));
+  }
+  std::string tmpfsData = m.type == "tmpfs" ? tmpfs_data(m, dst.get(), created) : m.data;
   unsigned long flags = m.flags;
   // Like runc: a read-only tmpfs (or /dev) is mounted rw and made ro after pivot_root,
   // so that later mounts and devices can still be created beneath it.
@@ -83,20 +130,28 @@ void mount_entry(const Root& root, const Mount& m, std::vector<const Mount*>& de
     deferredRo.push_back(&m);
   }
   const char* type = (m.type == "bind" || m.type.empty()) ? nullptr : m.type.c_str();
-  const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  const char* data = tmpfsData.empty() ? nullptr : tmpfsData.c_str();
   // a bind source opened by stage0 (user namespace): mounted through its fd
   if (m.ext.idmap) attach_idmapped_mount(m, dst.get(), root.where(m.destination));
   else if (mount(mount_source(m).c_str(), fd_path(dst.get()).c_str(), type, flags, data) < 0)
     fail("mount", m.destination, errno, "mount " + m.source + " to " + root.where(m.destination));
-  bool more = m.remountFlags || !m.propagationFlags.empty() || m.ext.hasRecursiveAttrs;
-  if (!more && !host_mount_recording()) return;
+  bool rebind = (m.flags & MS_BIND) && (m.remountFlags || m.clearedFlags);
+  bool more = rebind || m.remountFlags || !m.propagationFlags.empty() || m.ext.hasRecursiveAttrs;
+  if (!more && !m.tmpcopyup && !host_mount_recording()) return;
   // dst still names the covered directory: re-resolve to reach the new mount's root.
   Fd top = open_in_root(root, m.destination, Create::None, "mount");
+  if (m.tmpcopyup) {
+    Fd into(openat(top.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!into) fail("mount", m.destination, errno, "tmpcopyup: open the new tmpfs at " + root.where(m.destination));
+    copy_up(below.get(), into.get(), m.destination);
+  }
   note_host_mount(top.get(), root.where(m.destination));  // no mount namespace: for delete
   if (!more) return;
 
   std::string target = fd_path(top.get());
-  if (m.remountFlags) {
+  if (rebind) {
+    bind_remount(m, target, root.where(m.destination));
+  } else if (m.remountFlags) {
     int err = remount(target, m.remountFlags);
     if (err) fail("mount", m.destination, err, "remount " + root.where(m.destination));
   }
@@ -167,36 +222,6 @@ void write_sysctls(const Plan& plan) {
   }
 }
 
-void readonly_paths(const Plan& plan) {
-  for (auto& p : plan.readonlyPaths) {
-    if (mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-      if (errno == ENOENT) continue;
-      fail("readonlyPaths", p, errno, "bind " + p + " onto itself");
-    }
-    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p);
-    if (mount(p.c_str(), p.c_str(), nullptr, flags, nullptr) < 0)
-      fail("readonlyPaths", p, errno, "remount " + p + " read-only");
-  }
-}
-
-void masked_paths(const Plan& plan) {
-  for (auto& p : plan.maskedPaths) {
-    struct stat st;
-    if (stat(p.c_str(), &st) < 0) {
-      if (errno == ENOENT) continue;
-      fail("maskedPaths", p, errno, "stat masked path " + p);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      // an empty read-only tmpfs; some kernels reject nr_inodes=1
-      if (mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "nr_blocks=1,nr_inodes=1") < 0 &&
-          mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "nr_blocks=1,nr_inodes=2") < 0)
-        fail("maskedPaths", p, errno, "mask directory " + p);
-    } else if (mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr) < 0) {
-      fail("maskedPaths", p, errno, "mask " + p + " with /dev/null");
-    }
-  }
-}
-
 // Like runc's reOpenDevNull: stdio that is /dev/null (conmon's stdin) is reopened from the
 // container's own /dev/null, so no fd refers to a host mount (CRIU cannot dump one).
 void reopen_dev_null() {
@@ -217,7 +242,7 @@ std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 namespace {
 
 Fd open_in_root_at(const Root& root, const std::string& path, Create create, const char* step,
-                   int depth) {
+                   int depth, bool* created) {
   if (depth > 40) fail(step, path, ELOOP, "resolve " + root.where(path));
   auto comps = split_path(path);
   Fd cur(openat2_in_root(root.fd, ".", O_PATH | O_DIRECTORY));
@@ -238,7 +263,7 @@ Fd open_in_root_at(const Root& root, const std::string& path, Create create, con
         target[n] = '\0';
         std::string next = target[0] == '/' ? std::string(target) : parent + "/" + target;
         for (size_t k = i + 1; k < comps.size(); k++) next += "/" + comps[k];
-        return open_in_root_at(root, next, create, step, depth + 1);
+        return open_in_root_at(root, next, create, step, depth + 1, created);
       }
       // create through the (safely resolved) parent fd, then resolve again
       int r;
@@ -251,6 +276,7 @@ Fd open_in_root_at(const Root& root, const std::string& path, Create create, con
       if (r < 0 && errno != EEXIST)
         fail(step, path, errno, std::string(last && create == Create::File ? "create " : "mkdir ") +
                                     root.where("/" + rel));
+      if (last && r >= 0 && created) *created = true;
       fd = openat2_in_root(root.fd, rel, O_PATH);
     }
     if (fd < 0) fail(step, path, errno, "open " + root.where("/" + rel));
@@ -261,8 +287,8 @@ Fd open_in_root_at(const Root& root, const std::string& path, Create create, con
 
 }  // namespace
 
-Fd open_in_root(const Root& root, const std::string& path, Create create, const char* step) {
-  return open_in_root_at(root, path, create, step, 0);
+Fd open_in_root(const Root& root, const std::string& path, Create create, const char* step, bool* created) {
+  return open_in_root_at(root, path, create, step, 0, created);
 }
 
 void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& afterPivot) {

@@ -21,8 +21,10 @@ enum class Create { None, Dir, File };
 // Resolves `path` (absolute, inside the container) beneath root.fd without ever
 // leaving it: every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), so a
 // symlink pointing at "/etc" means <rootfs>/etc (CVE-2021-30465). Missing components
-// are created (dirs, and the last one per `create`). Returns an O_PATH fd.
-Fd open_in_root(const Root& root, const std::string& path, Create create, const char* step);
+// are created (dirs, and the last one per `create`; *created says whether the last one
+// was). Returns an O_PATH fd.
+Fd open_in_root(const Root& root, const std::string& path, Create create, const char* step,
+                bool* created = nullptr);
 
 // "/proc/self/fd/<fd>": a mount target that cannot be redirected after resolution.
 std::string fd_path(int fd);

@@ -1,9 +1,21 @@
+import * as fs from 'fs';
 import type { Spec } from '../spec/types';
 
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
-/** The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. */
-export function defaultSpec(): Spec {
+/** The host's cgroup hierarchy is cgroup v2 only (what Go's IsCgroup2UnifiedMode tells runc). */
+export function cgroupV2Unified(): boolean {
+  return fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+}
+
+/**
+ * The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. Like runc,
+ * a cgroup namespace only on a cgroup v2 host (on v1 the suite adds its own, and runc
+ * refuses a namespace listed twice).
+ */
+export function defaultSpec(unified = cgroupV2Unified()): Spec {
+  const namespaces: NonNullable<Spec['linux']>['namespaces'] = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (unified) namespaces.push({ type: 'cgroup' });
   return {
     ociVersion: '1.3.0',
     process: {
@@ -29,7 +41,7 @@ export function defaultSpec(): Spec {
     ],
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      namespaces,
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',

@@ -24,7 +24,7 @@ export const OCI_VERSION_MAX = '1.3.0';
 export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
 /** Mount options that are not MS_* flags or propagation: handled by the planner and tsoci-init. */
-export const EXTENSION_MOUNT_OPTIONS: string[] = ['idmap', 'ridmap'];
+export const EXTENSION_MOUNT_OPTIONS: string[] = ['idmap', 'ridmap', 'tmpcopyup'];
 
 /** Namespace types tsoci creates and joins (src/plan/namespaces.ts). */
 export const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];

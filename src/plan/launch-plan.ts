@@ -61,14 +61,26 @@ export interface PlannedMount {
   data: string;
   /** when non-zero: a second mount(2) with MS_REMOUNT|MS_BIND|remountFlags (binds with ro, nosuid…) */
   remountFlags: number;
+  /** binds: MS_* flags the options cleared (rw, dev, suid, exec...); non-zero also means a remount */
+  clearedFlags?: number;
   /** each entry is one mount(2) call with only that propagation flag (MS_SHARED|MS_REC, …) */
   propagationFlags: number[];
   /** what to create at the destination if it is missing */
   createAs: 'dir' | 'file';
   /** mount_setattr(AT_RECURSIVE) attributes for r* options (rro, rnosuid, …): MOUNT_ATTR_* bits */
   recursiveAttrs?: { set: number; clear: number };
+  /** a bind standing in for this file system (sysfs without a network namespace): its rules apply */
+  replaces?: 'sysfs';
+  /** tmpfs with the "tmpcopyup" option: the covered directory's content is copied into it */
+  tmpcopyup?: boolean;
   /** id-mapped mount (idmap/ridmap, or mappings on the mount): applied with MOUNT_ATTR_IDMAP */
-  idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean };
+  idmap?: {
+    uidMappings: IdMapping[];
+    gidMappings: IdMapping[];
+    recursive: boolean;
+    /** idmap without mappings in a joined user namespace: that namespace (its path) is the mapping */
+    userns?: string;
+  };
 }
 
 export interface PlannedDevice {

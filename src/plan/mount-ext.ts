@@ -39,8 +39,8 @@ const FLAG_ATTRS: readonly [number, number][] = [
 /**
  * The r* options as mount_setattr attributes, or undefined when there are none. An atime
  * mode is set by clearing MOUNT_ATTR__ATIME and setting the mode; clearing one (ratime,
- * rnorelatime, rnostrictatime) goes back to the default, relatime — except rnorelatime,
- * which like mount(8)'s norelatime means strictatime.
+ * rnorelatime, rnostrictatime) goes back to the default, relatime: rnorelatime too, as in
+ * runc (mounts_recursive.bats), unlike mount(8)'s norelatime.
  */
 export function recursiveAttrs(o: Pick<ParsedMountOptions, 'recursiveSet' | 'recursiveClear'>): { set: number; clear: number } | undefined {
   let set = 0;
@@ -52,11 +52,11 @@ export function recursiveAttrs(o: Pick<ParsedMountOptions, 'recursiveSet' | 'rec
   const atimeSet = o.recursiveSet & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME);
   const atimeClear = o.recursiveClear & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME);
   if (atimeSet || atimeClear) {
+    // MOUNT_ATTR_RELATIME is 0: clearing the field is setting relatime
     clear |= MOUNT_ATTR__ATIME;
     if (atimeSet & MS_NOATIME) set |= MOUNT_ATTR_NOATIME;
     else if (atimeSet & MS_STRICTATIME) set |= MOUNT_ATTR_STRICTATIME;
     else if (atimeSet & MS_RELATIME) set |= MOUNT_ATTR_RELATIME;
-    else if (atimeClear & MS_RELATIME) set |= MOUNT_ATTR_STRICTATIME;
   }
   return set || clear ? { set, clear } : undefined;
 }
@@ -66,6 +66,8 @@ export interface ContainerIdMaps {
   userNs: boolean;
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
+  /** the user namespace the container joins (linux.namespaces path), if any */
+  joinedUserNs?: string;
 }
 
 /**
@@ -86,6 +88,9 @@ export function planIdmap(m: Mount, o: ParsedMountOptions, isBind: boolean, cont
     if (uidMappings.length === 0 || gidMappings.length === 0) {
       throw new TsociError(`${field}: uidMappings and gidMappings must be specified together`);
     }
+  } else if (container.joinedUserNs) {
+    // runc: the joined namespace's own mappings; that namespace itself is the id mapping
+    return { uidMappings: [], gidMappings: [], recursive: o.idmapRecursive === true, userns: container.joinedUserNs };
   } else {
     if (!container.userNs || container.uidMappings.length === 0 || container.gidMappings.length === 0) {
       throw new TsociError(`${field}: idmap without uidMappings/gidMappings needs the container's user namespace mappings, and the container has none`);

@@ -174,7 +174,7 @@ export function parseMountOptions(options: readonly string[] | undefined, field 
       // id-mapped mount: planned by mount-ext.ts (PlannedMount.idmap)
       out.idmapRecursive = o === 'ridmap';
     } else if (o === 'tmpcopyup') {
-      // TODO(tmpcopyup): runc extension (copy the directory's contents into the new tmpfs).
+      // runc extension: copy the directory's content into the new tmpfs (tmpcopyup.cc)
       out.tmpcopyup = true;
     } else if (o !== '') {
       out.data.push(o);

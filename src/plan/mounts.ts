@@ -24,8 +24,17 @@ export function sysfsNeedsBind(ns: NamespaceFacts): boolean {
 
 export interface MountContext {
   bundle: string;
+  /** the rootfs' host path: a destination beneath it is taken relative to it, as runc does */
+  rootfs?: string;
   ns: NamespaceFacts;
   isDirectory: (hostPath: string) => boolean;
+}
+
+/** runc (LexicallyStripRoot): "<rootfs>/mnt/x" as a destination means "/mnt/x". */
+function stripRootfs(destination: string, rootfs: string | undefined): string {
+  if (!rootfs) return destination;
+  const root = cleanContainerPath(rootfs);
+  return root !== '/' && destination.startsWith(root + '/') ? destination.slice(root.length) : destination;
 }
 
 /** Plan one spec mount. `index` names it in errors. */
@@ -37,7 +46,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
   for (const k of ['destination', 'source', 'type'] as const) {
     if (hasNul(m[k])) throw new TsociError(`${f}.${k}: contains a null byte`);
   }
-  const destination = cleanContainerPath(m.destination);
+  const destination = stripRootfs(cleanContainerPath(m.destination), ctx.rootfs);
   const opts = parseMountOptions(m.options, `${f}.options`);
   const type = m.type ?? '';
   const isBind = type === 'bind' || (opts.flags & MS_BIND) !== 0;
@@ -46,7 +55,7 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
     const rawSource = m.source ?? '';
     if (rawSource === '') throw new TsociError(`${f}.source: a bind mount needs a source`);
     const source = path.resolve(ctx.bundle, rawSource);
-    return {
+    const planned: PlannedMount = {
       source,
       destination,
       type: 'bind',
@@ -58,6 +67,11 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
       propagationFlags: opts.propagation,
       createAs: ctx.isDirectory(source) ? 'dir' : 'file',
     };
+    // runc: a clearing option alone (rw, dev, suid, exec...) also makes a remount, which
+    // sets exactly the requested flags ("mount --bind -o" semantics)
+    const cleared = opts.clearedFlags & ~BIND_ONLY;
+    if (cleared) planned.clearedFlags = cleared;
+    return planned;
   }
 
   if (type === 'sysfs' && sysfsNeedsBind(ctx.ns)) {
@@ -72,11 +86,12 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
       remountFlags: (opts.flags & ~BIND_ONLY) | MS_RDONLY,
       propagationFlags: opts.propagation,
       createAs: 'dir',
+      replaces: 'sysfs', // still only on an ordinary directory
     };
   }
 
   // "cgroup" mounts are passed through as they are for now (the cgroups module expands them).
-  return {
+  const planned: PlannedMount = {
     source: m.source ?? '',
     destination,
     type,
@@ -86,10 +101,13 @@ export function planMount(m: Mount, index: number, ctx: MountContext): PlannedMo
     propagationFlags: opts.propagation,
     createAs: 'dir',
   };
+  // like runc, tmpcopyup means something for a tmpfs only, and is ignored elsewhere
+  if (opts.tmpcopyup && type === 'tmpfs') planned.tmpcopyup = true;
+  return planned;
 }
 
 /** Every spec mount in order. */
-export function planMounts(mounts: readonly Mount[] | undefined, opts: PlanOptions, ns: NamespaceFacts): PlannedMount[] {
-  const ctx: MountContext = { bundle: opts.bundle, ns, isDirectory: opts.isDirectory ?? (() => true) };
+export function planMounts(mounts: readonly Mount[] | undefined, opts: PlanOptions, ns: NamespaceFacts, rootfs?: string): PlannedMount[] {
+  const ctx: MountContext = { bundle: opts.bundle, rootfs, ns, isDirectory: opts.isDirectory ?? (() => true) };
   return (mounts ?? []).map((m, i) => planMount(m, i, ctx));
 }

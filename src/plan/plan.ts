@@ -70,14 +70,16 @@ function rootfsPropagation(spec: Spec, opts: PlanOptions, ownMountNs: boolean): 
   return flag;
 }
 
+/** Cleaned, each path once (runc masks a path listed twice once). */
 function cleanPathList(list: readonly string[] | undefined, field: string): string[] {
-  return (list ?? []).map((p, i) => {
+  const cleaned = (list ?? []).map((p, i) => {
     if (typeof p !== 'string' || !p.startsWith('/')) {
       throw new TsociError(`${field}[${i}]: must be an absolute path (got ${JSON.stringify(p)})`);
     }
     if (p.includes('\0')) throw new TsociError(`${field}[${i}]: contains a null byte`);
     return cleanContainerPath(p);
   });
+  return [...new Set(cleaned)];
 }
 
 /** Plan a new container (create mode), or an exec when opts.mode is 'exec' (see planExec). */
@@ -88,8 +90,9 @@ export function planLaunch(spec: Spec, opts: PlanOptions): LaunchPlan {
 
   const nsPart = planNamespaces(spec, opts);
   const ns = namespaceFacts(nsPart.namespaces);
-  const mounts = planMounts(spec.mounts, opts, ns);
-  addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings });
+  const mounts = planMounts(spec.mounts, opts, ns, rootfsOf(spec, opts, false));
+  const joinedUserNs = nsPart.namespaces.find((n) => n.type === 'user')?.path;
+  addMountExtensions(mounts, spec, { userNs: ns.creates('user'), uidMappings: nsPart.uidMappings, gidMappings: nsPart.gidMappings, joinedUserNs });
   const devMounted = mountsDev(mounts);
 
   const maskedPaths = cleanPathList(spec.linux?.maskedPaths, 'linux.maskedPaths');

@@ -75,8 +75,8 @@ describe('tsoci features', () => {
     expect(f.linux.intelRdt).toEqual({ enabled: true, schemata: true, monitoring: true });
     expect([...f.linux.memoryPolicy.modes].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.mode.enum].sort());
     expect([...f.linux.memoryPolicy.flags].sort()).toEqual([...defsLinux.LinuxMemoryPolicy.properties.flags.items.enum].sort());
-    // tmpcopyup is parsed but not implemented: not listed; fs data options (acl) are not listed
-    expect(f.mountOptions).not.toContain('tmpcopyup');
+    // tmpcopyup (runc's extension) is listed, as runc lists it; fs data options (acl) are not
+    expect(f.mountOptions).toContain('tmpcopyup');
     expect(f.mountOptions).not.toContain('acl');
     expect(f.mountOptions).toEqual([...f.mountOptions].sort());
   });
@@ -116,6 +116,9 @@ describe('tsoci spec', () => {
     expect(spec.ociVersion).toBe('1.3.0');
     expect(spec.process.terminal).toBe(true);
     expect(spec.root).toEqual({ path: 'rootfs', readonly: true });
+    // runc: a cgroup namespace only on a cgroup v2 (unified) host
+    const types = spec.linux.namespaces.map((n: any) => n.type);
+    expect(types).toEqual(['pid', 'network', 'ipc', 'uts', 'mount', ...(fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['cgroup'] : [])]);
     spec.process.terminal = false;
     spec.process.args = ['sh', '-c', 'echo hello from $(hostname); touch / 2>/dev/null || echo ro-root'];
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));

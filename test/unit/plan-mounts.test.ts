@@ -138,6 +138,30 @@ describe('each mount option (tmpfs)', () => {
     expect(MO.parseMountOptions(['tmpcopyup']).tmpcopyup).toBe(true);
   });
 
+  test('a destination given as a host path beneath the rootfs is taken relative to it (runc)', () => {
+    const spec = specWith([
+      { destination: `${BUNDLE}/rootfs/mnt/x`, type: 'bind', source: '/src', options: ['rbind'] },
+      { destination: `${BUNDLE}/rootfsx/y`, type: 'tmpfs', source: 'tmpfs' },
+      { destination: `${BUNDLE}/rootfs`, type: 'tmpfs', source: 'tmpfs' },
+    ]);
+    expect(planLaunch(spec, opts()).mounts.map((m) => m.destination)).toEqual(['/mnt/x', `${BUNDLE}/rootfsx/y`, `${BUNDLE}/rootfs`]);
+  });
+
+  test('binds record the flags their options clear (a clearing option alone also means a remount, as in runc)', () => {
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'dev'] })).toMatchObject({ remountFlags: 0, clearedFlags: MO.MS_NODEV });
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['rbind', 'rw', 'nosuid'] })).toMatchObject({ remountFlags: MO.MS_NOSUID, clearedFlags: MO.MS_RDONLY });
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind'] }).clearedFlags).toBeUndefined();
+    expect(one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rw'] }).clearedFlags).toBeUndefined();
+  });
+
+  test('tmpcopyup is planned for a tmpfs only (ignored elsewhere, like runc); absent without it', () => {
+    const t = one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup', 'mode=700'] });
+    expect(t).toMatchObject({ type: 'tmpfs', tmpcopyup: true, data: 'mode=700', flags: MO.MS_RDONLY });
+    expect(one({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }).tmpcopyup).toBeUndefined();
+    expect(one({ destination: '/t', type: 'bind', source: '/x', options: ['bind', 'tmpcopyup'] }).tmpcopyup).toBeUndefined();
+    expect(one({ destination: '/t', type: 'proc', source: 'proc', options: ['tmpcopyup'] }).tmpcopyup).toBeUndefined();
+  });
+
   test('recursive options are recorded separately too', () => {
     const p = MO.parseMountOptions(['rro', 'rnosuid', 'rexec', 'nodev']);
     expect(p.recursiveSet).toBe(MO.MS_RDONLY | MO.MS_NOSUID);
@@ -302,6 +326,7 @@ describe('sysfs without a new network namespace', () => {
       remountFlags: MO.MS_NOSUID | MO.MS_NOEXEC | MO.MS_NODEV | MO.MS_RDONLY,
       propagationFlags: [],
       createAs: 'dir',
+      replaces: 'sysfs', // sysfs' rules stay (an ordinary directory)
     });
   });
 

@@ -522,8 +522,9 @@ describe('planLaunch: rootfs and options', () => {
 
   test('masked/readonly paths need a mount namespace and are cleaned', () => {
     const spec = minimalSpec();
-    spec.linux!.maskedPaths = ['/proc/kcore/', '/sys/../sys/firmware'];
-    spec.linux!.readonlyPaths = ['/proc/sys'];
+    // a path listed twice (also once cleaned) is there once, in first-seen order (runc's mask.bats)
+    spec.linux!.maskedPaths = ['/proc/kcore/', '/sys/../sys/firmware', '/proc/kcore', '/sys/firmware/'];
+    spec.linux!.readonlyPaths = ['/proc/sys', '/proc//sys'];
     const p = plan(spec);
     expect(p.maskedPaths).toEqual(['/proc/kcore', '/sys/firmware']);
     expect(p.readonlyPaths).toEqual(['/proc/sys']);

@@ -124,6 +124,15 @@ describe('semantic checks', () => {
     ]);
   });
 
+  test('an empty namespace path means "create" (runc\'s tests join all but the mount namespace with path "")', () => {
+    expect(check((s) => (s.linux = { namespaces: [{ type: 'mount', path: '' }, { type: 'pid', path: '/proc/1/ns/pid' }] }))).toEqual([]);
+    // an empty user namespace path is a new one: it needs mappings
+    expect(check((s) => (s.linux = { namespaces: [{ type: 'user', path: '' }] }))).toEqual([
+      'user namespaces enabled, but no uid mappings found',
+      'user namespaces enabled, but no gid mappings found',
+    ]);
+  });
+
   test('a new user namespace needs uid and gid mappings', () => {
     expect(check(withNs('user'))).toEqual([
       'user namespaces enabled, but no uid mappings found',
