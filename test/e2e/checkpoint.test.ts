@@ -127,7 +127,7 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
       await runCounter(id);
       const r = tsoci(['checkpoint', '--pre-dump', '--image-path', path.join(images, 'pre'), id]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/^tsoci: criu is missing features on this host: dirty memory tracking.*\n$/);
+      expect(r.stderr).toMatch(/^criu is missing features on this host: dirty memory tracking.*\n$/);
       expect(stateOf(id).status).toBe('running');
       return;
     }
@@ -240,7 +240,7 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
       // without --console-socket a terminal container is refused before anything is made
       const bad = tsoci(['restore', '-d', '--bundle', b, '--image-path', images, uniqueId('crtty2')]);
       expect(bad.status).toBe(1);
-      expect(bad.stderr).toMatch(/^tsoci: restore: process.terminal is set: --console-socket is required\n$/);
+      expect(bad.stderr).toMatch(/^restore: process.terminal is set: --console-socket is required\n$/);
     } finally {
       deleteAll();
       for (const fd of masters) fs.closeSync(fd);

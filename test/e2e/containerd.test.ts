@@ -160,7 +160,7 @@ describeIfContainerd('containerd (ctr, runc shim v2) with tsoci as the runc bina
     const r = run(['--rm'], 'c6', ['/bin/no-such-binary']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('OCI runtime create failed');
-    // the shim reads the last error line of log.json (stderr would carry a "tsoci: " prefix)
+    // the shim reads the last error line of log.json (stderr carries the bare message, as runc prints it with --log)
     expect(r.stderr).toMatch(/OCI runtime create failed: exec: "\/bin\/no-such-binary": .*no such file or directory/);
     ctr(['container', 'delete', 'c6']);
     expect(ctr(['container', 'ls', '-q']).stdout.trim()).toBe('');

@@ -228,7 +228,7 @@ describe('update', () => {
       // stdin that is not JSON: one error line naming stdin
       const junk = spawnSync(TSOCI, ['--root', TEST_ROOT, 'update', '--resources', '-', c.id], { input: 'junk', encoding: 'utf8' });
       expect(junk.status).toBe(1);
-      expect(junk.stderr).toMatch(/^tsoci: invalid resources JSON in stdin: .*\n$/);
+      expect(junk.stderr).toMatch(/^invalid resources JSON in stdin: .*\n$/);
       expect(readCg(p.pids, 'pids.max')).toBe('11');
 
       fs.writeFileSync(file, JSON.stringify({ memory: { limit: 'lots' } }));

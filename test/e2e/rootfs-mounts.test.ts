@@ -37,7 +37,7 @@ describe('rootfs safety: /proc and /sys must be mounted on ordinary directories 
       const r = tsoci(['run', '--bundle', bundle, id]);
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([
-        `tsoci: error mounting "${name.includes('no network namespace') ? '/sys' : fsType}" to rootfs at "/${dir}": filesystem "${fsType}" must be mounted on ordinary directory`,
+        `error mounting "${name.includes('no network namespace') ? '/sys' : fsType}" to rootfs at "/${dir}": filesystem "${fsType}" must be mounted on ordinary directory`,
       ]);
       // the symlink's target got nothing
       expect(fs.readdirSync(path.join(rootfs, 'bad-proc'))).toEqual([]);
@@ -71,7 +71,7 @@ describe('rootfs safety: nothing but procfs over /proc, nothing inside it but lx
       expect(r.status).toBe(1);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^tsoci: error mounting "${mount.source}" to rootfs at "${mount.destination}": "/`));
+      expect(lines[0]).toMatch(new RegExp(`^error mounting "${mount.source}" to rootfs at "${mount.destination}": "/`));
       expect(lines[0]).toContain(why);
       expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
       expect(leftovers(before, id, bundle)).toEqual([]);
