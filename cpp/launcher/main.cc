@@ -18,6 +18,10 @@
 #ifndef TSOCI_NODE
 #define TSOCI_NODE "/usr/bin/node"
 #endif
+// where the build left bin/loader.js: used when this executable is a copy placed elsewhere
+#ifndef TSOCI_LOADER
+#define TSOCI_LOADER "/usr/lib/node_modules/tsoci/bin/loader.js"
+#endif
 
 extern char** environ;
 
@@ -106,14 +110,16 @@ int main(int argc, char** argv) {
   if (!record.Append(kRecordName) || !record.AppendInt(getpid()) || !record.Append(":") || !AppendCallerFds(record))
     Fail("list the caller's fds (/proc/self/fd)", strerror(errno));
 
-  // bin/loader.js next to this executable (symlinks resolved: an npm bin link points into the package)
+  // bin/loader.js next to this executable (symlinks resolved: an npm bin link points into
+  // the package), else where the build left it (this executable copied elsewhere)
   char loader[4096 + 16];
   ssize_t n = readlink("/proc/self/exe", loader, 4096);
-  if (n <= 0) Fail("find the launcher's own path (/proc/self/exe)", strerror(errno));
-  loader[n] = '\0';
-  char* slash = strrchr(loader, '/');
-  if (!slash) Fail("find the launcher's own path (/proc/self/exe)", loader);
-  strcpy(slash + 1, "loader.js");
+  char* slash = n > 0 ? static_cast<char*>(memrchr(loader, '/', n)) : nullptr;
+  if (slash) strcpy(slash + 1, "loader.js");
+  if (!slash || access(loader, R_OK) != 0) {
+    if (access(TSOCI_LOADER, R_OK) != 0) Fail("find bin/loader.js next to the launcher or at " TSOCI_LOADER, strerror(errno));
+    strcpy(loader, TSOCI_LOADER);
+  }
 
   size_t envCount = 0;
   for (char** e = environ; *e; e++) envCount++;
