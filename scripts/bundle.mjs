@@ -22,7 +22,7 @@ const result = await build({
   minifySyntax: true,
   legalComments: 'none',
   define: { TSOCI_VERSION: JSON.stringify(pkg.version), TSOCI_COMMIT: JSON.stringify(commit) },
-  // vm.Script (bin/tsoci's code cache loader) has no dynamic import: turn import() into require
+  // vm.Script (bin/loader.js, the code cache loader) has no dynamic import: turn import() into require
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
   write: false,
@@ -48,4 +48,4 @@ writeFileSync('dist/tsoci.js', code);
 import { rmSync } from 'fs';
 import { spawnSync } from 'child_process';
 rmSync('dist/tsoci.js.cache', { force: true });
-spawnSync(process.execPath, ['bin/tsoci', '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });
+spawnSync(process.execPath, ['bin/loader.js', '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });

@@ -1,4 +1,6 @@
 import { main } from './main';
 import { separateExecCommand } from './cli/exec';
+import { takeCallerFdRecord } from './container/caller-fds';
 
+takeCallerFdRecord();
 main(separateExecCommand(process.argv.slice(2)));

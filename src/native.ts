@@ -4,6 +4,8 @@ import { getSystemErrorName } from 'util';
 /** The compiled addon's surface (cpp/addon). Every call returns 0 or an errno number. */
 export interface NativeAddon {
   flock(fd: number, exclusive: boolean, nonblocking: boolean): number;
+  /** an exclusive flock, retried until timeoutMs: 0, ETIMEDOUT or another errno */
+  flockWait(fd: number, timeoutMs: number): number;
   waitForExit(pid: number, timeoutMs: number): number;
   pidfdKill(pid: number, signal: number): number;
   setChildSubreaper(): number;

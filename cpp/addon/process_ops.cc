@@ -19,8 +19,7 @@ namespace {
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
-// flock(fd, exclusive, nonblocking) -> 0 or errno. Blocking locks are short here
-// (held only for the duration of one tsoci command), so blocking the loop is fine.
+// flock(fd, exclusive, nonblocking) -> 0 or errno.
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   bool exclusive = info[1].ToBoolean();
@@ -29,6 +28,33 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   int rc;
   do { rc = flock(fd, op); } while (rc < 0 && errno == EINTR);
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
+}
+
+long MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+// flockWait(fd, timeoutMs) -> 0, ETIMEDOUT or another errno: an exclusive lock, retried
+// without blocking (1 ms, doubling to 20 ms between tries) until the deadline. A blocking
+// flock() would wait forever for a holder that never lets go (the --preserve-fds hang: a
+// container inheriting the lock fd), and is restarted after a signal (SA_RESTART).
+Napi::Value FlockWait(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  long timeout_ms = info[1].As<Napi::Number>().Int64Value();
+  const long deadline = MonotonicMs() + timeout_ms;
+  long pause_ms = 1;
+  for (;;) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno != EWOULDBLOCK && errno != EINTR) return Napi::Number::New(info.Env(), errno);
+    long left = deadline - MonotonicMs();
+    if (left <= 0) return Napi::Number::New(info.Env(), ETIMEDOUT);
+    long ms = pause_ms < left ? pause_ms : left;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, nullptr);  // a signal cuts it short: the loop re-checks the deadline
+    if (pause_ms < 20) pause_ms *= 2;
+  }
 }
 
 // waitForExit(pid, timeoutMs) -> 0 when the process has exited (or does not exist),
@@ -83,6 +109,7 @@ Napi::Value ReapChild(const Napi::CallbackInfo& info) {
 
 void RegisterProcessOps(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("flockWait", Napi::Function::New(env, FlockWait));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));
   exports.Set("reapChild", Napi::Function::New(env, ReapChild));

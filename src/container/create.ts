@@ -21,6 +21,7 @@ import { checkNetDevices, moveNetDevices } from './netdevices';
 import { checkIntelRdt, setupIntelRdt } from './intelrdt';
 import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
+import { checkPassedFds } from './caller-fds';
 import { prepareSeccomp } from '../seccomp';
 import { trace } from '../util/trace';
 import { checkRootlessEuidConfig } from '../rootless/validate';
@@ -45,6 +46,8 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   checkNetDevices(spec);
   checkIntelRdt(spec);
   checkRootlessEuidConfig(spec, process.geteuid?.() ?? 0);
+  const listenFds = listenFdCount();
+  checkPassedFds(listenFds, opts.preserveFds ?? 0);
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   const state: StoredState = {
@@ -82,7 +85,6 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     faultPoint('create:cgroups');
     trace('cgroups');
     const cgroups = state.cgroupPaths;
-    const listenFds = listenFdCount();
     // The plan is built while tsoci-init starts and is moved into the cgroups in the background.
     const buildPlan = (): LaunchPlan => {
       writeSpecCopy(cdir, spec);

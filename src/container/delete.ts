@@ -28,7 +28,7 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
     if (!opts.force && !(err instanceof TsociError && err.code === 'ENOENT')) throw err;
   }
   if (state) refuseUnlessStopped(cdir, state, opts);
-  if (!lockIfPresent(cdir)) {
+  if (!(await lockIfPresent(cdir))) {
     if (opts.force) return;
     throw new TsociError(`container "${opts.id}" does not exist`);
   }
@@ -60,10 +60,13 @@ function refuseUnlessStopped(cdir: ContainerDir, state: StoredState, opts: { id:
   }
 }
 
-/** Takes the lock; false when the directory is gone meanwhile (a concurrent delete). */
-function lockIfPresent(cdir: ContainerDir): boolean {
+/**
+ * Takes the lock; false when the directory is gone meanwhile (a concurrent delete). Waits on
+ * the event loop: a foreground run deletes its container with its signal handlers installed.
+ */
+async function lockIfPresent(cdir: ContainerDir): Promise<boolean> {
   try {
-    cdir.lock();
+    await cdir.lockAsync();
     if (fs.existsSync(cdir.dir)) return true;
     cdir.release();
     return false;

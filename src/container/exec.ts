@@ -12,6 +12,7 @@ import type { GlobalOptions } from './options';
 import { ConsoleRelay, openForegroundConsole } from './console';
 import { hostLsmFacts } from './host-lsm';
 import { prepareSeccomp } from '../seccomp';
+import { checkPassedFds } from './caller-fds';
 
 export interface ExecOptions extends GlobalOptions {
   id: string;
@@ -35,6 +36,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) throw new TsociError('cannot exec in a paused container (use --ignore-paused to override)');
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsociError(`cannot exec in a ${status} container`);
   const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+  checkPassedFds(0, opts.preserveFds ?? 0);
   // a terminal in the foreground without --console-socket: tsoci is the console itself
   const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && opts.process.terminal === true);
   const plan = planLaunch(spec, {

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { native, errnoName } from '../native';
 import { TsociError, sysError } from '../util/errors';
@@ -43,6 +44,13 @@ function rootError(e: TsociError): TsociError {
   return new TsociError(`${e.message}: set XDG_RUNTIME_DIR to a directory of yours, or pass --root`, e.code);
 }
 
+const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
+/**
+ * How long a command waits for a container's lock (another tsoci's create holds it through
+ * its hooks). TSOCI_LOCK_TIMEOUT_MS shortens it for tests.
+ */
+export const LOCK_TIMEOUT_MS = Number(process.env.TSOCI_LOCK_TIMEOUT_MS) || 60_000;
+
 /** One container's directory under the root, and the operations on its files. */
 export class ContainerDir {
   readonly dir: string;
@@ -77,25 +85,56 @@ export class ContainerDir {
     }
   }
 
-  /** Exclusive flock held until release() or process exit; every mutating operation takes it. */
+  /**
+   * Exclusive flock held until release() or process exit; every mutating operation takes it.
+   * The wait is bounded (LOCK_TIMEOUT_MS): a holder that never lets go is an error, not a hang.
+   * It blocks the event loop: where JS signal handlers are installed, use lockAsync().
+   */
   lock(nonblocking = false): boolean {
     if (this.lockFd >= 0) return true;
-    let fd: number;
+    const fd = this.openLock();
+    const rc = nonblocking ? native().flock(fd, true, true) : native().flockWait(fd, LOCK_TIMEOUT_MS);
+    if (rc !== 0) {
+      fs.closeSync(fd);
+      if (nonblocking && errnoName(rc) === 'EAGAIN') return false;
+      throw this.lockError(rc);
+    }
+    this.lockFd = fd;
+    return true;
+  }
+
+  /** lock(), waiting on the event loop: signal handlers (run's forwarding) run meanwhile. */
+  async lockAsync(): Promise<void> {
+    if (this.lockFd >= 0) return;
+    const fd = this.openLock();
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+      const rc = native().flock(fd, true, true);
+      if (rc === 0) break;
+      if (errnoName(rc) !== 'EAGAIN' || Date.now() >= deadline) {
+        fs.closeSync(fd);
+        throw this.lockError(errnoName(rc) === 'EAGAIN' ? ETIMEDOUT : rc);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    this.lockFd = fd;
+  }
+
+  private openLock(): number {
     try {
-      fd = fs.openSync(path.join(this.dir, LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+      return fs.openSync(path.join(this.dir, LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     } catch (err) {
       // deleted (its directory renamed away) since it was opened: what the caller reports for an unknown id
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TsociError(`container "${this.id}" does not exist`, 'ENOENT');
       throw sysError('open lock', path.join(this.dir, LOCK_FILE), err);
     }
-    const rc = native().flock(fd, true, nonblocking);
-    if (rc !== 0) {
-      fs.closeSync(fd);
-      if (nonblocking && errnoName(rc) === 'EAGAIN') return false;
-      throw new TsociError(`lock ${this.dir}: ${errnoName(rc)}`);
+  }
+
+  private lockError(rc: number): TsociError {
+    if (rc === ETIMEDOUT) {
+      return new TsociError(`lock ${this.dir}: still held by another process after ${LOCK_TIMEOUT_MS / 1000} s`, 'ETIMEDOUT');
     }
-    this.lockFd = fd;
-    return true;
+    return new TsociError(`lock ${this.dir}: ${errnoName(rc)}`);
   }
 
   release(): void {

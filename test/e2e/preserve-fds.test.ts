@@ -1,39 +1,58 @@
-import { spawn } from 'child_process';
+import { spawn, type StdioOptions } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import type { Readable } from 'stream';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, tsoci, uniqueId, TEST_ROOT, TSOCI } from '../helpers/tsoci';
+import { deleteAll, tsoci, uniqueId, REPO, TEST_ROOT, TSOCI } from '../helpers/tsoci';
 
 // --preserve-fds N passes fds 3 … 3+N-1; LISTEN_FDS (systemd socket activation) like runc;
 // every other fd of tsoci (Node's own, and whatever its caller leaked) is closed.
 
 interface Spawned {
+  /** -1 when killed (the timeout) */
   code: number | null;
   stdout: string;
   stderr: string;
   extra: string[];
 }
 
-/** Runs tsoci (through `sh -c` when a prefix is given) with `extraPipes` pipes as fds 3, 4, … */
-function spawnTsoci(args: string[], extraPipes: number, shellPrefix?: string): Promise<Spawned> {
-  const stdio = ['ignore', 'pipe', 'pipe', ...Array(extraPipes).fill('pipe')] as ('pipe' | 'ignore')[];
+interface SpawnOptions {
+  /** run `sh -c '<prefix> exec "$0" "$@"'` so the prefix sets up the environment */
+  shellPrefix?: string;
+  /** the command to run instead of bin/tsoci (e.g. node on bin/loader.js, without the launcher) */
+  command?: string[];
+  /** fds (3 + index) passed as 'ignore', i.e. not passed at all */
+  holes?: number[];
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** Runs tsoci with `extraPipes` pipes as fds 3, 4, … (the holes left closed); killed after timeoutMs. */
+function spawnTsoci(args: string[], extraPipes: number, o: SpawnOptions | string = {}): Promise<Spawned> {
+  const opts = typeof o === 'string' ? { shellPrefix: o } : o;
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...Array.from({ length: extraPipes }, (_, i) => (opts.holes?.includes(3 + i) ? 'ignore' : 'pipe'))];
   const argv = ['--root', TEST_ROOT, ...args];
-  const child = shellPrefix
-    ? spawn('sh', ['-c', `${shellPrefix} exec "$0" "$@"`, TSOCI, ...argv], { stdio })
-    : spawn(TSOCI, argv, { stdio });
+  const cmd = opts.command ?? [TSOCI];
+  const child = opts.shellPrefix
+    ? spawn('sh', ['-c', `${opts.shellPrefix} exec "$0" "$@"`, ...cmd, ...argv], { stdio, env: opts.env })
+    : spawn(cmd[0], [...cmd.slice(1), ...argv], { stdio, env: opts.env });
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20000);
   const out = { stdout: '', stderr: '', extra: Array(extraPipes).fill('') as string[] };
   child.stdout!.on('data', (d) => (out.stdout += d));
   child.stderr!.on('data', (d) => (out.stderr += d));
   const closed: Promise<void>[] = [];
   for (let i = 0; i < extraPipes; i++) {
-    const s = child.stdio[3 + i] as Readable;
+    const s = child.stdio[3 + i] as Readable | null;
+    if (!s) continue;
     s.on('data', (d) => (out.extra[i] += d));
     closed.push(new Promise((r) => s.on('close', () => r())));
   }
   return new Promise((resolve) => {
-    child.on('exit', async (code) => {
+    child.on('exit', async (code, signal) => {
+      clearTimeout(timer);
       await Promise.all(closed);
-      resolve({ code, ...out });
+      resolve({ code: code ?? (signal ? -1 : null), ...out });
     });
   });
 }
@@ -134,5 +153,94 @@ describe('preserved fds', () => {
     } finally {
       removeBundle(b);
     }
+  });
+  test('--preserve-fds 100 from a caller with only 0-2: refused like runc, at once, nothing left behind (was a hang)', async () => {
+    const id = uniqueId('pfd100');
+    const t0 = Date.now();
+    const r = await spawnTsoci(['run', '--preserve-fds', '100', '--bundle', bundle, id], 0, { timeoutMs: 15000 });
+    expect(r.stderr).toContain('unable to stat preserved-fd 0 (of 100): no such file or directory');
+    expect(r.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+    expect(r.stdout).toBe('');
+  });
+
+  test('only the fds the caller passed count: a missing one in the range is refused with its index', async () => {
+    // fds 3 and 5 passed, 4 not (Node has its own fds at the free numbers)
+    const id = uniqueId('pfdhole');
+    const r = await spawnTsoci(['run', '--preserve-fds', '3', '--bundle', bundle, id], 3, { holes: [4] });
+    expect(r.stderr).toContain('unable to stat preserved-fd 1 (of 3): no such file or directory');
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+    const more = await spawnTsoci(['run', '--preserve-fds', '3', '--bundle', bundle, uniqueId('pfdmore')], 2);
+    expect(more.stderr).toContain('unable to stat preserved-fd 2 (of 3): no such file or directory');
+    expect(more.code).toBe(1);
+  });
+
+  test.each([0, 1, 2, 4])('--preserve-fds %i with the caller passing 4 pipes: the container has exactly 0-2 and those', async (n) => {
+    const r = await spawnTsoci(['run', '--preserve-fds', String(n), '--bundle', bundle, uniqueId(`pfdn${n}`)], 4);
+    expect(r.code).toBe(0);
+    expect(fds(r.stdout)).toBe(Array.from({ length: 3 + n }, (_, i) => i).join(' '));
+    expect(r.extra[0]).toBe(n > 0 ? 'via-fd3\n' : '');
+  });
+
+  test('exec --preserve-fds with an fd the caller did not pass: refused, the container keeps running', async () => {
+    const b = makeBundle(testSpec(['sleep', '600']));
+    try {
+      const id = uniqueId('pfdxr');
+      expect(tsoci(['run', '-d', '--bundle', b, id]).status).toBe(0);
+      const r = await spawnTsoci(['exec', '--preserve-fds', '2', id, 'true'], 1);
+      expect(r.stderr).toContain('unable to stat preserved-fd 1 (of 2): no such file or directory');
+      expect(r.code).not.toBe(0);
+      expect(tsoci(['state', id]).stdout).toContain('"running"');
+    } finally {
+      removeBundle(b);
+    }
+  });
+
+  test('LISTEN_FDS naming more fds than the caller passed: refused', async () => {
+    const id = uniqueId('listen3');
+    const r = await spawnTsoci(['run', '--bundle', bundle, id], 1, 'LISTEN_PID=$$ LISTEN_FDS=2; export LISTEN_PID LISTEN_FDS;');
+    expect(r.stderr).toContain('unable to stat listen fd 4 (LISTEN_FDS=2): no such file or directory');
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+  });
+
+  test("the launcher's record (TSOCI_CALLER_FDS) does not reach the container's environment", async () => {
+    const b = makeBundle(testSpec(['sh', '-c', 'echo "[$TSOCI_CALLER_FDS]"']));
+    try {
+      const r = await spawnTsoci(['run', '--bundle', b, uniqueId('pfdenv')], 0);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('[]\n');
+    } finally {
+      removeBundle(b);
+    }
+  });
+
+  describe('without the launcher (node on bin/loader.js)', () => {
+    const direct = [process.execPath, path.join(REPO, 'bin', 'loader.js')];
+
+    test('an fd Node has marked close-on-exec cannot be vouched for: refused with the reason', async () => {
+      const id = uniqueId('pfdnode');
+      const r = await spawnTsoci(['run', '--preserve-fds', '1', '--bundle', bundle, id], 1, { command: direct });
+      expect(r.stderr).toContain("unable to stat preserved-fd 0 (of 1): fd 3 cannot be told from Node's own: run tsoci through its launcher (bin/tsoci)");
+      expect(r.code).toBe(1);
+      expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
+    });
+
+    test("a record naming another pid (a stale export) is ignored: Node's own fds are never passed", async () => {
+      const r = await spawnTsoci(['run', '--preserve-fds', '20', '--bundle', bundle, uniqueId('pfdstale')], 0, {
+        command: direct,
+        env: { ...process.env, TSOCI_CALLER_FDS: '1:3-40' },
+      });
+      expect(r.stderr).toMatch(/unable to stat preserved-fd 0 \(of 20\): (no such file or directory|fd 3 cannot be told)/);
+      expect(r.code).toBe(1);
+    });
+
+    test('without preserved fds it runs as through the launcher', async () => {
+      const r = await spawnTsoci(['run', '--bundle', bundle, uniqueId('pfdnode0')], 1, { command: direct });
+      expect(r.code).toBe(0);
+      expect(fds(r.stdout)).toBe('0 1 2');
+    });
   });
 });

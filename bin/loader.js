@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+// Run by the native launcher bin/tsoci (cpp/launcher), or directly: `node bin/loader.js …`.
 // Loads the bundled CLI with V8's code cache (dist/tsoci.js.cache, made at build time):
 // compiling the bundle is the largest part of tsoci's own start-up. A cache made by another
 // Node version is rejected by V8; it is then rebuilt when dist/ is writable.
