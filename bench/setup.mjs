@@ -22,7 +22,9 @@ export function ensureHost() {
       const mp = `/sys/fs/cgroup/${c}`;
       console.error(`binding the ${c} controller to cgroup v1 at ${mp} so crun accepts this hybrid host`);
       fs.mkdirSync(mp, { recursive: true });
-      execFileSync('mount', ['-t', 'cgroup', '-o', c, 'cgroup', mp]);
+      // already bound elsewhere (or refused): crun then reports what it dislikes, the rest runs
+      const r = spawnSync('mount', ['-t', 'cgroup', '-o', c, 'cgroup', mp], { encoding: 'utf8' });
+      if (r.status !== 0) console.error(`  mount failed (${r.stderr.trim()}): crun may refuse this host`);
     }
   }
 }
