@@ -12,7 +12,7 @@ import { deleteContainer } from './delete';
 import { writePidFile } from './create';
 import { hookState } from './start-hooks';
 import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
-import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
+import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
 
 export interface RestoreOptions extends GlobalOptions, CriuFlags {
