@@ -1,27 +1,24 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { loadSpec } from '../spec/load';
 import type { Spec } from '../spec/types';
 import { planLaunch } from '../plan/plan';
 import type { LaunchPlan } from '../plan/launch-plan';
-import { createCgroups, enterCgroups, plannedCgroupPaths, planCgroupMounts, type CgroupPaths } from '../cgroups';
+import { planCgroupMounts, type CgroupPaths } from '../cgroups';
 import { native, errnoName } from '../native';
-import { ContainerDir, type StoredState } from '../state/store';
+import type { ContainerDir, StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { readProcStat } from '../state/proc';
 import { TsociError, sysError } from '../util/errors';
 import { faultPoint } from '../util/fault';
-import { launch, type Launched } from './launch';
-import { runHooks } from './hooks';
-import { destroy } from './destroy';
-import { hostLsmFacts } from './host-lsm';
-import { poststopAfterFailedCreate } from './start-hooks';
-import { checkNetDevices, moveNetDevices } from './netdevices';
-import { checkIntelRdt, setupIntelRdt } from './intelrdt';
+import { launch, type Launched } from '../launch/launch';
+import { hostLsmFacts } from '../host/host-lsm';
+import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
+import { checkNetDevices, moveNetDevices } from '../netdev/netdevices';
+import { checkIntelRdt, setupIntelRdt } from '../intelrdt/intelrdt';
 import type { CreateOptions } from './options';
-import { addListenEnv, listenFdCount } from './listen-fds';
-import { checkPassedFds } from './caller-fds';
+import { addListenEnv, listenFdCount } from '../fds/listen-fds';
+import { checkPassedFds } from '../fds/caller-fds';
 import { prepareSeccomp } from '../seccomp';
 import { trace } from '../util/trace';
 import { checkRootlessEuidConfig } from '../rootless/validate';
@@ -48,47 +45,17 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   checkRootlessEuidConfig(spec, process.geteuid?.() ?? 0);
   const listenFds = listenFdCount();
   checkPassedFds(listenFds, opts.preserveFds ?? 0);
-  const cdir = new ContainerDir(opts.root, opts.id);
-  cdir.claim();
-  const state: StoredState = {
-    ociVersion: spec.ociVersion,
-    id: opts.id,
-    phase: 'creating',
-    pid: 0,
-    bundle,
-    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
-    created: new Date().toISOString(),
-    owner: os.userInfo().username,
-    annotations: spec.annotations as Record<string, string> | undefined,
-    ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
-  };
-  let hooksReached = false; // a failure from here on is a failed hook or later: poststop runs
-  try {
-    cdir.lock();
+  const container = claimContainer(opts.root, opts.id, bundle, spec);
+  const { cdir, state } = container;
+  return makeOrRemove(container, spec, async (progress) => {
     faultPoint('create:claimed');
-    const cgroupRequest = {
-      id: opts.id,
-      cgroupsPath: spec.linux?.cgroupsPath,
-      resources: spec.linux?.resources,
-      systemd: !!opts.systemdCgroup,
-      rootless: !!opts.rootless,
-    };
-    // recorded before they exist: a create killed while making them leaves nothing to delete
-    state.cgroupPaths = plannedCgroupPaths(cgroupRequest);
-    cdir.write(state);
-    try {
-      state.cgroupPaths = createCgroups(cgroupRequest);
-    } catch (err) {
-      state.cgroupPaths = undefined; // it removed what it made; a pre-existing cgroup is not ours to clean
-      throw err;
-    }
+    const cgroupRequest = cgroupRequestFor(opts.id, spec, opts);
+    const cgroups = makeCgroups(container, cgroupRequest);
     faultPoint('create:cgroups');
     trace('cgroups');
-    const cgroups = state.cgroupPaths;
     // The plan is built while tsoci-init starts and is moved into the cgroups in the background.
     const buildPlan = (): LaunchPlan => {
-      writeSpecCopy(cdir, spec);
-      state.hasSpecCopy = true;
+      writeSpecCopy(container, spec);
       makeFifo(cdir.fifoPath);
       const plan = planLaunch(spec, {
         bundle,
@@ -111,12 +78,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     };
     const launched = await launch({ preserveFds: (opts.preserveFds ?? 0) + listenFds, wait, build: buildPlan }, {
       // stage0 joins before it forks: everything in the container starts inside its cgroups
-      onSpawned: (stage0) =>
-        enterCgroups(cgroupRequest, cgroups, stage0, (unit) => {
-          state.systemdUnit = unit; // recorded before systemd may create it: delete stops it
-          if (!unit) delete state.cgroupPaths; // systemd refused or was not reached: not ours
-          cdir.write(state);
-        }).then(() => faultPoint('create:spawned')),
+      onSpawned: (stage0) => enterNewCgroups(container, cgroupRequest, cgroups, stage0).then(() => faultPoint('create:spawned')),
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);
@@ -126,10 +88,8 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       },
       onHooks: async (pid) => {
         faultPoint('create:hooks');
-        hooksReached = true;
-        const hookState = { ociVersion: spec.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: spec.annotations ?? {} };
-        await runHooks('prestart', spec.hooks?.prestart, hookState);
-        await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
+        progress.hooksReached = true;
+        await runCreateHooks(spec, state, pid);
       },
     });
     trace('launched');
@@ -142,13 +102,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     trace('created');
     return { cdir, state, spec, launched };
-  } catch (err) {
-    await destroy(cdir, state);
-    if (hooksReached) await poststopAfterFailedCreate(spec, state);
-    throw err;
-  } finally {
-    cdir.release();
-  }
+  });
 }
 
 /** A `cgroup` mount becomes what the host's hierarchy needs (v1: tmpfs + a bind per controller). */
@@ -166,14 +120,6 @@ function expandCgroupMounts(plan: LaunchPlan, spec: Spec, paths: CgroupPaths): v
     plan.symlinks.push(...symlinks);
   }
   plan.mounts = expanded;
-}
-
-function writeSpecCopy(cdir: ContainerDir, spec: Spec): void {
-  try {
-    fs.writeFileSync(cdir.specPath, JSON.stringify(spec), { mode: 0o600 });
-  } catch (err) {
-    throw sysError('write', cdir.specPath, err);
-  }
 }
 
 function makeFifo(fifo: string): void {

@@ -1,6 +1,6 @@
 import { native } from '../native';
-import { removeIntelRdt } from './intelrdt';
-import { removeHostMounts } from './host-mounts';
+import { removeIntelRdt } from '../intelrdt/intelrdt';
+import { removeHostMounts } from '../host/host-mounts';
 import type { ContainerDir, StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { removeCgroups, killCgroup, stopSystemdScope } from '../cgroups';

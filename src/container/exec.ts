@@ -5,14 +5,14 @@ import { native } from '../native';
 import { joinCgroups } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
-import { launch } from './launch';
+import { launch } from '../launch/launch';
 import { writePidFile } from './create';
-import { FORWARDED_SIGNALS, signalNumber } from './signals';
+import { FORWARDED_SIGNALS, signalNumber } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
-import { ConsoleRelay, openForegroundConsole } from './console';
-import { hostLsmFacts } from './host-lsm';
+import { ConsoleRelay, openForegroundConsole } from '../console/console';
+import { hostLsmFacts } from '../host/host-lsm';
 import { prepareSeccomp } from '../seccomp';
-import { checkPassedFds } from './caller-fds';
+import { checkPassedFds } from '../fds/caller-fds';
 
 export interface ExecOptions extends GlobalOptions {
   id: string;

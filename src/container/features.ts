@@ -57,11 +57,11 @@ export const IMPLEMENTED = {
   selinux: false,
   /** mounts[].uidMappings/gidMappings, idmap/ridmap (cpp/init/mount_ext.cc) */
   idmap: true,
-  /** linux.netDevices (src/container/netdevices.ts) */
+  /** linux.netDevices (src/netdev/netdevices.ts) */
   netDevices: true,
   /** linux.memoryPolicy (cpp/init/mempolicy.cc) */
   memoryPolicy: true,
-  /** linux.intelRdt through resctrl (src/container/intelrdt.ts) */
+  /** linux.intelRdt through resctrl (src/intelrdt/intelrdt.ts) */
   intelRdt: true,
 };
 

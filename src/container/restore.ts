@@ -1,22 +1,18 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { loadSpec } from '../spec/load';
-import type { Spec } from '../spec/types';
-import { createCgroups, enterCgroups, plannedCgroupPaths } from '../cgroups';
 import { native } from '../native';
-import { ContainerDir, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { readProcStat } from '../state/proc';
 import { TsociError, sysError } from '../util/errors';
 import { Criu, checkCgroupsMode, emptyNsMask, type CriuFlags } from '../criu';
 import { stdioInheritFds } from '../criu/images';
 import { runHooks } from './hooks';
-import { destroy } from './destroy';
 import { deleteContainer } from './delete';
 import { writePidFile } from './create';
-import { poststopAfterFailedCreate } from './start-hooks';
-import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
+import { hookState } from './start-hooks';
+import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
+import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
 
 export interface RestoreOptions extends GlobalOptions, CriuFlags {
@@ -55,50 +51,21 @@ export async function restore(opts: RestoreOptions): Promise<number> {
   }
   const criu = await Criu.open(opts.criu);
   if (!opts.detach && !opts.noSubreaper) native().setChildSubreaper();
-  const cdir = new ContainerDir(opts.root, opts.id);
-  cdir.claim();
-  const state: StoredState = {
-    ociVersion: spec.ociVersion,
-    id: opts.id,
-    phase: 'creating',
-    pid: 0,
-    bundle,
-    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
-    created: new Date().toISOString(),
-    owner: os.userInfo().username,
-    annotations: spec.annotations as Record<string, string> | undefined,
-    ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
-  };
-  let hooksReached = false;
-  try {
-    cdir.lock();
-    const cgroupRequest = { id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, systemd: !!opts.systemdCgroup, rootless: !!opts.rootless };
-    state.cgroupPaths = plannedCgroupPaths(cgroupRequest);
+  const container = claimContainer(opts.root, opts.id, bundle, spec);
+  const { cdir, state } = container;
+  await makeOrRemove(container, spec, async (progress) => {
+    const cgroupRequest = cgroupRequestFor(opts.id, spec, opts);
+    const cgroups = makeCgroups(container, cgroupRequest);
+    writeSpecCopy(container, spec);
     cdir.write(state);
-    try {
-      state.cgroupPaths = createCgroups(cgroupRequest);
-    } catch (err) {
-      state.cgroupPaths = undefined;
-      throw err;
-    }
-    writeSpecCopy(cdir, spec);
-    state.hasSpecCopy = true;
-    cdir.write(state);
-    const hookState = (status: string, pid: number) => ({ ociVersion: spec.ociVersion, id: opts.id, status, pid, bundle, annotations: spec.annotations ?? {} });
     await withRestoreRoot(opts.root, state.rootfs, (root) =>
       criu.restore(
-        { ...opts, imagePath, root, spec, rootfs: state.rootfs, cgroupPaths: state.cgroupPaths ?? {}, stdio: ['inherit', 'inherit', 'inherit'] },
+        { ...opts, imagePath, root, spec, rootfs: state.rootfs, cgroupPaths: cgroups, stdio: ['inherit', 'inherit', 'inherit'] },
         {
-          onSpawned: (criuPid) =>
-            enterCgroups(cgroupRequest, state.cgroupPaths ?? {}, criuPid, (unit) => {
-              state.systemdUnit = unit;
-              if (!unit) delete state.cgroupPaths;
-              cdir.write(state);
-            }),
+          onSpawned: (criuPid) => enterNewCgroups(container, cgroupRequest, cgroups, criuPid),
           onNamespaces: async (pid) => {
-            hooksReached = true;
-            await runHooks('prestart', spec.hooks?.prestart, hookState('creating', pid));
-            await runHooks('createRuntime', spec.hooks?.createRuntime, hookState('creating', pid));
+            progress.hooksReached = true;
+            await runCreateHooks(spec, state, pid);
           },
           onRestored: (pid) => {
             // no exec fifo: the container is running as soon as CRIU lets it go
@@ -112,17 +79,11 @@ export async function restore(opts: RestoreOptions): Promise<number> {
       ),
     );
     if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
-  } catch (err) {
-    await destroy(cdir, state);
-    if (hooksReached) await poststopAfterFailedCreate(spec, state);
-    throw err;
-  } finally {
-    cdir.release();
-  }
+  });
   const forward = (sig: NodeJS.Signals) => native().pidfdKill(state.pid, osSignal(sig));
   if (!opts.detach) for (const sig of FORWARDED) process.on(sig, forward);
   try {
-    await runHooks('poststart', spec.hooks?.poststart, { ...hookStateOf(state, spec), status: 'running' });
+    await runHooks('poststart', spec.hooks?.poststart, hookState(state, 'running'));
   } catch (err) {
     await deleteContainer({ ...opts, force: true });
     throw err;
@@ -133,10 +94,6 @@ export async function restore(opts: RestoreOptions): Promise<number> {
   await deleteContainer({ ...opts, force: true });
   if ('errno' in exit) return 1;
   return exit.signal ? 128 + exit.signal : exit.code ?? 1;
-}
-
-function hookStateOf(state: StoredState, spec: Spec) {
-  return { ociVersion: spec.ociVersion, id: state.id, pid: state.pid, bundle: state.bundle, annotations: spec.annotations ?? {} };
 }
 
 /** The image must be there before anything is made (runc fails the same way, later). */
@@ -174,13 +131,5 @@ async function withRestoreRoot<T>(stateRoot: string, rootfs: string, body: (root
   } finally {
     addon.umountDetach(dir);
     fs.rmdirSync(dir); // not recursive: a mount still there makes this fail, not delete the rootfs
-  }
-}
-
-function writeSpecCopy(cdir: ContainerDir, spec: Spec): void {
-  try {
-    fs.writeFileSync(cdir.specPath, JSON.stringify(spec), { mode: 0o600 });
-  } catch (err) {
-    throw sysError('write', cdir.specPath, err);
   }
 }

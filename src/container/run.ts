@@ -4,9 +4,9 @@ import { releaseInit } from './start';
 import { deleteContainer } from './delete';
 import type { CreateOptions } from './options';
 import { runHooks } from './hooks';
-import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from './signals';
+import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from '../util/forwarded-signals';
 import { trace } from '../util/trace';
-import { ConsoleRelay, bundleWantsTerminal, openForegroundConsole } from './console';
+import { ConsoleRelay, bundleWantsTerminal, openForegroundConsole } from '../console/console';
 
 
 /** Signals that end a run whose container has not started yet (its default action would leave it created). */

@@ -4,7 +4,7 @@
  * chroot()ed there, as runc and crun do. Unlike them, tsoci puts nothing else into the
  * host's mount table (no propagation change of "/" or of the rootfs' parent, no self-bind
  * of the rootfs) and leaves nothing behind: tsoci-init records each mount as it makes it,
- * and `delete` (or a failed create) unmounts those (src/container/host-mounts.ts).
+ * and `delete` (or a failed create) unmounts those (src/host/host-mounts.ts).
  */
 import * as path from 'path';
 import { TsociError } from '../util/errors';

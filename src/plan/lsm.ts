@@ -1,7 +1,7 @@
 /**
  * Linux security modules (issue 3): process.apparmorProfile, process.selinuxLabel and
  * linux.mountLabel. Pure: whether the host has AppArmor / SELinux arrives through
- * PlanOptions (src/container/host-lsm.ts finds out).
+ * PlanOptions (src/host/host-lsm.ts finds out).
  *
  * Behaviour on a host without the LSM, decided before anything is created:
  *  - apparmorProfile: an error. runc fails later, inside its init, with

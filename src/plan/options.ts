@@ -33,7 +33,7 @@ export interface PlanOptions {
   hostHasTimeNs?: boolean;
   /** true when the host has /proc/kcore: add the /dev/core → /proc/kcore symlink like runc */
   hostHasKcore?: boolean;
-  /** AppArmor is enabled on the host (src/container/host-lsm.ts); else an apparmorProfile is refused */
+  /** AppArmor is enabled on the host (src/host/host-lsm.ts); else an apparmorProfile is refused */
   hostHasAppArmor?: boolean;
   /** SELinux is enabled on the host; else a selinuxLabel is refused and linux.mountLabel ignored */
   hostHasSELinux?: boolean;

@@ -1,4 +1,4 @@
-import { parseCallerFds, takeCallerFdRecord } from '../../src/container/caller-fds';
+import { parseCallerFds, takeCallerFdRecord } from '../../src/fds/caller-fds';
 
 // The launcher's record of the fds its caller passed: TSOCI_CALLER_FDS=<pid>:<ranges>.
 describe('parseCallerFds', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkIntelRdt, removeIntelRdt, setupIntelRdt, RECORD_FILE } from '../../src/container/intelrdt';
+import { checkIntelRdt, removeIntelRdt, setupIntelRdt, RECORD_FILE } from '../../src/intelrdt/intelrdt';
 import type { Spec } from '../../src/spec/types';
 
 // resctrl itself is not available on these hosts: a directory tree stands in for it
