@@ -26,6 +26,7 @@
 #include <functional>
 
 #include "cloned_binary.h"
+#include "env.h"
 #include "errors.h"
 #include "fault.h"
 #include "fd.h"
@@ -115,6 +116,8 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   };
   if (!plan.execMode) prepare_rootfs(plan, ctx.sync, terminal);
   else terminal();
+  // HOME from the container's /etc/passwd, read in its root while still root (runc #4688)
+  const std::vector<std::string> env = env_with_home(plan.process.env, plan.process.uid);
   apply_scheduling(plan);                       // personality, sched_setattr, ioprio (still root)
   apply_lsm_labels(plan, ctx.procfd.get());     // AppArmor/SELinux exec attrs, before the uid switch
   mark_fds_cloexec(plan, ctx.procfd.get());     // before any seccomp filter: see exec_process
@@ -133,10 +136,10 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
     std::string rel = "self/fd/" + std::to_string(ctx.fifo.get());
     Fd w(openat(ctx.procfd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC));
     if (!w) _exit(1);
-    run_start_container_hooks(plan.containerHooks, w.get());  // a failure: "E<message>" on the fifo, exit
+    run_start_container_hooks(plan.containerHooks, env, w.get());  // a failure: "E<message>" on the fifo, exit
     if (write(w.get(), "0", 1) != 1) _exit(1);
   }
-  exec_process(plan, path);
+  exec_process(plan, path, env);
 }
 
 void stage1(Context& ctx, Fd chan) {
