@@ -6,6 +6,7 @@ import { joinCgroups } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import { launch } from './launch';
+import { execCgroupDirs, parseSubCgroups } from './exec-cgroups';
 import { writePidFile } from './create';
 import { FORWARDED_SIGNALS, signalNumber } from './signals';
 import type { GlobalOptions } from './options';
@@ -21,6 +22,8 @@ export interface ExecOptions extends GlobalOptions {
   consoleSocket?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
+  /** --cgroup values (see exec-cgroups.ts) */
+  subCgroups?: string[];
 }
 
 /**
@@ -35,6 +38,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) throw new TsociError('cannot exec in a paused container (use --ignore-paused to override)');
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsociError(`cannot exec in a ${status} container`);
   const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+  const cgroupDirs = state.cgroupPaths && execCgroupDirs(state.cgroupPaths, parseSubCgroups(opts.subCgroups ?? []));
   // a terminal in the foreground without --console-socket: tsoci is the console itself
   const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && opts.process.terminal === true);
   const plan = planLaunch(spec, {
@@ -52,7 +56,12 @@ export async function exec(opts: ExecOptions): Promise<number> {
   plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
   const launched = await launch(plan, {
     onSpawned: (stage0) => {
-      if (state.cgroupPaths) joinCgroups(state.cgroupPaths, stage0);
+      if (!cgroupDirs) return;
+      try {
+        joinCgroups(cgroupDirs, stage0);
+      } catch (err) {
+        throw new TsociError(`error adding pid ${stage0} to cgroups: ${(err as Error).message}`, (err as TsociError).code);
+      }
     },
   });
   let relay: ConsoleRelay | undefined;
