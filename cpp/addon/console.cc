@@ -7,8 +7,11 @@
 //   setWinsize(fd, rows, cols)      -> 0 | errno
 //   getWinsize(fd)                  -> {rows, cols} | {errno, error}
 //   ttyMakeRaw(fd)                  -> Buffer (the previous termios) | {errno, error}
-//        cfmakeraw(3), like runc's SetRaw: unlike libuv's raw mode it also clears
-//        OPOST, so the container's "\r\n" is not turned into "\r\r\n"
+//        cfmakeraw(3) with output processing kept on, like runc's (containerd/console's)
+//        SetRaw: the container's pty sends "\n" (see ttyClearOnlcr), our terminal makes it "\r\n"
+//   ttyClearOnlcr(fd)               -> 0 | errno
+//        no NL -> CR NL output mapping on a pty (runc's ClearONLCR on the container's
+//        pty when it relays it: output piped to a file has plain "\n", as from runc)
 //   ttyRestore(fd, saved)           -> 0 | errno
 //
 // Waiting is bounded by timeoutMs: tsoci calls consoleRecvFd only once the init has
@@ -151,8 +154,17 @@ Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
   if (tcgetattr(fd, &saved) < 0) return ErrnoObject(env, errno, "tcgetattr");
   struct termios raw = saved;
   cfmakeraw(&raw);
+  raw.c_oflag |= OPOST;
   if (tcsetattr(fd, TCSANOW, &raw) < 0) return ErrnoObject(env, errno, "tcsetattr");
   return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
+}
+
+Napi::Value TtyClearOnlcr(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return Napi::Number::New(info.Env(), errno);
+  t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  return Napi::Number::New(info.Env(), tcsetattr(fd, TCSANOW, &t) < 0 ? errno : 0);
 }
 
 Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
@@ -173,6 +185,7 @@ void RegisterConsole(Napi::Env env, Napi::Object exports) {
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore));
+  exports.Set("ttyClearOnlcr", Napi::Function::New(env, TtyClearOnlcr));
 }
 
 }  // namespace tsoci

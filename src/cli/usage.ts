@@ -69,12 +69,16 @@ export function commandInfo(yargs: Yargs, cmd: CommandModule<any, any>): Command
   const positionals = rest.map((p) => p.replace(/[<>[\].]/g, ''));
   const y = yargs([]);
   if (typeof cmd.builder === 'function') (cmd.builder as (y: Argv<unknown>) => unknown)(y);
+  const flags = flagsOf(y, positionals);
+  // runc's `spec --rootless` is a boolean of its own; tsoci's spec reads the global string
+  // option (a yargs redeclaration would clash), which a bare --rootless sets to ""
+  if (name === 'spec') flags.unshift({ name: 'rootless', aliases: [], takesValue: false, describe: 'generate a configuration for a rootless container', hidden: false });
   return {
     name,
     aliases: ([] as string[]).concat(cmd.aliases ?? []),
     usage,
     describe: typeof cmd.describe === 'string' ? cmd.describe : '',
-    flags: flagsOf(y, positionals),
+    flags,
     flagsEndAtPositional: name === 'exec' || name === 'ps',
   };
 }

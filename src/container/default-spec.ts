@@ -2,9 +2,12 @@ import type { Spec } from '../spec/types';
 
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
-/** The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. */
-export function defaultSpec(): Spec {
-  return {
+/**
+ * The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. Like runc's,
+ * it has a cgroup namespace only on a cgroup v2 host (`unifiedCgroups`).
+ */
+export function defaultSpec(unifiedCgroups: boolean): Spec {
+  const spec = {
     ociVersion: '1.3.0',
     process: {
       terminal: true,
@@ -37,6 +40,8 @@ export function defaultSpec(): Spec {
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   } as Spec;
+  if (!unifiedCgroups) spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'cgroup');
+  return spec;
 }
 
 /** runc's rootless changes: a user namespace mapping the caller, no cgroup mount or resources, /sys bound. */

@@ -52,6 +52,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     noPivot: false,
     ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
   });
+  // the process may write at once: the pty must not map NL to CR NL before it runs
+  if (fgConsole) plan.consoleClearOnlcr = true;
   // runc: an exec'd process gets the container's seccomp profile
   plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
   const launched = await launch(plan, {

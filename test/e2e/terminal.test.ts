@@ -337,13 +337,29 @@ describe('tsoci run in the foreground with a terminal and no console socket', ()
       });
       expect(r.timedOut).toBe(false);
       expect(r.status).toBe(4);
-      // no "\r\r\n": tsoci's terminal is fully raw (OPOST off), like runc's
+      // no "\r\r\n": like runc, the container's pty does not map NL to CR NL (ClearONLCR), our
+      // raw terminal does (OPOST kept, containerd/console's SetRaw)
       expect(r.output).toBe('/dev/pts/0\r\n40 120\r\nR2DY\r\nhello\r\ngot-hello\r\n50 132\r\n');
       expect(r.termiosRestored).toBe(true);
       expect(consoleTempDirs()).toEqual([]);
       expect(settledDiff(before, TEST_ROOT, { mentioning: [id, b] })).toEqual([]);
     } finally {
       removeBundle(b);
+    }
+  });
+
+  test("output relayed to a file has the container's plain \"\\n\" (runc's ClearONLCR): run and exec", () => {
+    const b = bundleWith(['sh', '-c', 'test -t 1 && echo a; echo b']);
+    const other = bundleWith(['sleep', '600'], (s) => (s.process.terminal = false));
+    const id = uniqueId('ttyonlcr');
+    try {
+      expect(tsoci(['run', '--bundle', b, uniqueId('ttyonlcr')])).toMatchObject({ status: 0, stdout: 'a\nb\n' });
+      expect(tsoci(['run', '-d', '--bundle', other, id]).status).toBe(0);
+      expect(tsoci(['exec', '-t', id, 'sh', '-c', 'test -t 1 && echo c; echo d'])).toMatchObject({ status: 0, stdout: 'c\nd\n' });
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(b);
+      removeBundle(other);
     }
   });
 
