@@ -13,6 +13,8 @@ export interface Flag {
   name: string;
   aliases: string[];
   takesValue: boolean;
+  /** a list (--env, --cgroup…): every occurrence counts; any other flag: the last wins */
+  array?: boolean;
   describe?: string;
   hidden: boolean;
 }
@@ -49,6 +51,7 @@ export function flagsOf(y: Argv<unknown>, positionals: string[] = []): Flag[] {
       name,
       aliases: o.alias[name] ?? [],
       takesValue: !o.boolean.includes(name),
+      array: o.array.includes(name),
       describe: descriptions[name],
       hidden: o.hiddenOptions.includes(name),
     });
@@ -59,6 +62,7 @@ export function flagsOf(y: Argv<unknown>, positionals: string[] = []): Flag[] {
 interface YargsOptions {
   key: Record<string, boolean>;
   boolean: string[];
+  array: string[];
   alias: Record<string, string[]>;
   hiddenOptions: string[];
 }
@@ -98,7 +102,7 @@ export function checkArgv(
   all: () => CommandInfo[],
 ): Check {
   const global: Record<string, string | boolean> = {};
-  const out: string[] = [];
+  const out = new ArgvOut();
   let i = 0;
   let version = false;
   // global flags
@@ -120,7 +124,7 @@ export function checkArgv(
   }
   const cmd = lookup(name);
   if (!cmd) return { kind: 'error', message: `No help topic for '${name}'`, global };
-  out.push(name);
+  out.word(name);
   // urfave/cli v3 (runc's): the global flags are also accepted after the command
   const flags = [...cmd.flags, ...globalFlags];
   let positionals = 0;
@@ -128,12 +132,12 @@ export function checkArgv(
     const a = argv[i];
     if (a === '--' || ((!a.startsWith('-') || a === '-') && cmd.flagsEndAtPositional)) {
       positionals += argv.slice(i).filter((w) => w !== '--').length;
-      out.push(...argv.slice(i));
+      out.word(...argv.slice(i));
       break;
     }
     if (!a.startsWith('-') || a === '-') {
       positionals++;
-      out.push(a);
+      out.word(a);
       continue;
     }
     const r = takeFlag(argv, i, flags, out, {}, false);
@@ -143,7 +147,7 @@ export function checkArgv(
   }
   const count = argCountError(cmd, positionals);
   if (count) return { kind: 'error', message: count, global };
-  return { kind: 'parse', argv: out, global };
+  return { kind: 'parse', argv: out.argv(), global };
 }
 
 /** runc's checkArgs: `"state" requires exactly 1 argument(s)` and its minimum/maximum forms. */
@@ -156,8 +160,31 @@ function argCountError(cmd: CommandInfo, n: number): string | undefined {
   return `"${cmd.name}" requires ${how} ${n < min ? min : max} argument(s)`;
 }
 
+/**
+ * The argv handed to yargs. A flag given again replaces its earlier occurrence (Go's flag
+ * package: the last wins; yargs would make an array of a string flag), a list flag keeps all.
+ */
+class ArgvOut {
+  private readonly parts: string[][] = [];
+  private readonly at = new Map<string, number>();
+  word(...words: string[]): void {
+    this.parts.push(words);
+  }
+  flag(f: Flag, ...words: string[]): void {
+    if (!f.array) {
+      const k = this.at.get(f.name);
+      if (k !== undefined) this.parts[k] = [];
+      this.at.set(f.name, this.parts.length);
+    }
+    this.parts.push(words);
+  }
+  argv(): string[] {
+    return this.parts.flat();
+  }
+}
+
 /** Takes the flag at argv[i] into out; returns the index of its last word, or what it is. */
-function takeFlag(argv: string[], i: number, flags: Flag[], out: string[], values: Record<string, string | boolean>, global: boolean): number | 'help' | 'version' | string {
+function takeFlag(argv: string[], i: number, flags: Flag[], out: ArgvOut, values: Record<string, string | boolean>, global: boolean): number | 'help' | 'version' | string {
   const arg = argv[i];
   const eq = arg.indexOf('=');
   const dashes = arg.startsWith('--') ? 2 : 1;
@@ -173,22 +200,22 @@ function takeFlag(argv: string[], i: number, flags: Flag[], out: string[], value
       const v = arg.slice(eq + 1);
       if (v !== 'true' && v !== 'false') return `invalid boolean value "${v}" for -${name}`;
       // "--no-new-privs=false" is not "absent" (exec: it overrides the process's value)
-      if (name.length > 1) out.push(`${spelled}=${v}`);
-      else if (v === 'true') out.push(spelled);
+      if (name.length > 1) out.flag(flag, `${spelled}=${v}`);
+      else out.flag(flag, ...(v === 'true' ? [spelled] : []));
       values[flag.name] = v === 'true';
       return i;
     }
-    out.push(spelled);
+    out.flag(flag, spelled);
     values[flag.name] = true;
     return i;
   }
   if (eq >= 0) {
-    out.push(`${spelled}=${arg.slice(eq + 1)}`);
+    out.flag(flag, `${spelled}=${arg.slice(eq + 1)}`);
     values[flag.name] = arg.slice(eq + 1);
     return i;
   }
   if (i + 1 >= argv.length) return `flag needs an argument: -${name}`;
-  out.push(spelled, argv[i + 1]);
+  out.flag(flag, spelled, argv[i + 1]);
   values[flag.name] = argv[i + 1];
   return i + 1;
 }

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { tsoci } from '../helpers/tsoci';
+import { makeBundle, removeBundle } from '../helpers/rootfs';
+import { testSpec } from '../helpers/spec';
+import { tsoci, uniqueId } from '../helpers/tsoci';
 
 // The command line as runc's users meet it (help.bats, debug.bats, urfave/cli's rules):
 // unknown flags refused everywhere, help for every command, parse errors in --log.
@@ -124,5 +126,29 @@ describe('a parse error also goes to --log, in --log-format', () => {
     const r = tsoci(['--log', log, '--log-format', 'yaml', 'state', 'x']);
     expect(r.status).toBe(1);
     expect(fs.readFileSync(log, 'utf8')).toContain('level=error');
+  });
+});
+
+describe('list and state as runc prints them', () => {
+  test('a --root that does not exist is an error (the default root missing is an empty list)', () => {
+    const r = tsoci(['list'], { root: path.join(work, 'no-such-root') });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`tsoci: open ${path.join(work, 'no-such-root')}: no such file or directory (ENOENT)\n`);
+    expect(tsoci(['list', '-q'], { root: work })).toMatchObject({ status: 0, stdout: '' });
+  });
+
+  test('JSON fields in runc\'s order: ociVersion, id, pid, status, bundle, rootfs, created, (annotations,) owner', () => {
+    const bundle = makeBundle(testSpec(['true'], { annotations: { a: 'b' } }));
+    const id = uniqueId('order');
+    try {
+      expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
+      const keys = ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'annotations', 'owner'];
+      expect(Object.keys(JSON.parse(tsoci(['state', id]).stdout))).toEqual(keys);
+      const listed = JSON.parse(tsoci(['list', '--format', 'json']).stdout).find((v: any) => v.id === id);
+      expect(Object.keys(listed)).toEqual(keys);
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(bundle);
+    }
   });
 });

@@ -102,3 +102,11 @@ describe('dedupEnv (runc prepareEnv)', () => {
     expect(dedupEnv(['X=a\nb', 'Y=='])).toEqual(['X=a\nb', 'Y==']);
   });
 });
+
+describe('a flag given twice', () => {
+  test('the last wins (Go), a list flag keeps every value', () => {
+    expect(check(['--root', '', '-root', '/r', 'state', '--root=/s', 'c1'])).toMatchObject({ kind: 'parse', argv: ['state', '--root=/s', 'c1'] });
+    expect(check(['exec', '-e', 'A=1', '--env', 'B=2', '--cwd', '/a', '--cwd', '/b', 'c1', 'true']))
+      .toMatchObject({ kind: 'parse', argv: ['exec', '-e', 'A=1', '--env', 'B=2', '--cwd', '/b', 'c1', 'true'] });
+  });
+});
