@@ -107,6 +107,10 @@ export function checkArgv(
   let version = false;
   // global flags
   for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
+    if (argv[i] === '--') {
+      i++; // Go's flag package: "--" ends the flags
+      break;
+    }
     const r = takeFlag(argv, i, globalFlags, out, global, true);
     if (r === 'help') return { kind: 'help', text: globalHelp(globalFlags, all()), global };
     if (r === 'version') version = true;

@@ -110,3 +110,7 @@ describe('a flag given twice', () => {
       .toMatchObject({ kind: 'parse', argv: ['exec', '-e', 'A=1', '--env', 'B=2', '--cwd', '/b', 'c1', 'true'] });
   });
 });
+
+test('"--" ends the global flags', () => {
+  expect(check(['--root', '/r', '--', 'state', 'c1'])).toMatchObject({ kind: 'parse', argv: ['--root', '/r', 'state', 'c1'] });
+});
