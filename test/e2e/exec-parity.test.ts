@@ -132,6 +132,25 @@ describe('run: the entrypoint cannot be run', () => {
   });
 });
 
+describe('the pty tsoci relays itself (terminal: true, no --console-socket)', () => {
+  test("output to a file has the container's plain \"\\n\" (runc's ClearONLCR): run and exec -t", () => {
+    const spec = testSpec(['sh', '-c', 'test -t 1 && echo a; echo b']);
+    spec.process.terminal = true;
+    const b = makeBundle(spec);
+    const other = makeBundle(testSpec(['sleep', '600']));
+    const id = uniqueId('ttyonlcr');
+    try {
+      expect(tsoci(['run', '--bundle', b, uniqueId('ttyonlcr')])).toMatchObject({ status: 0, stdout: 'a\nb\n' });
+      expect(tsoci(['run', '-d', '--bundle', other, id]).status).toBe(0);
+      expect(tsoci(['exec', '-t', id, 'sh', '-c', 'test -t 1 && echo c; echo d'])).toMatchObject({ status: 0, stdout: 'c\nd\n' });
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(b);
+      removeBundle(other);
+    }
+  });
+});
+
 const host = cgroupHost();
 const describeV1 = host.mode === 'v2' ? describe.skip : describe;
 if (host.mode === 'v2') console.log('exec --cgroup [v1] skipped: this host has cgroup v2 only');

@@ -348,21 +348,6 @@ describe('tsoci run in the foreground with a terminal and no console socket', ()
     }
   });
 
-  test("output relayed to a file has the container's plain \"\\n\" (runc's ClearONLCR): run and exec", () => {
-    const b = bundleWith(['sh', '-c', 'test -t 1 && echo a; echo b']);
-    const other = bundleWith(['sleep', '600'], (s) => (s.process.terminal = false));
-    const id = uniqueId('ttyonlcr');
-    try {
-      expect(tsoci(['run', '--bundle', b, uniqueId('ttyonlcr')])).toMatchObject({ status: 0, stdout: 'a\nb\n' });
-      expect(tsoci(['run', '-d', '--bundle', other, id]).status).toBe(0);
-      expect(tsoci(['exec', '-t', id, 'sh', '-c', 'test -t 1 && echo c; echo d'])).toMatchObject({ status: 0, stdout: 'c\nd\n' });
-    } finally {
-      tsoci(['delete', '--force', id]);
-      removeBundle(b);
-      removeBundle(other);
-    }
-  });
-
   test('a failing create: the error, exit 1, no console socket directory and nothing else left', () => {
     const b = bundleWith(['no-such-command']);
     const id = uniqueId('ttyfail');
