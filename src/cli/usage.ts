@@ -224,12 +224,12 @@ function takeFlag(argv: string[], i: number, flags: Flag[], out: ArgvOut, values
   return i + 1;
 }
 
-function flagLines(flags: Flag[]): string[] {
+function flagLines(flags: Flag[], extra: string[][] = []): string[] {
   const rows = flags.filter((f) => !f.hidden).map((f) => {
     const names = [f.name, ...f.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ');
     return [f.takesValue ? `${names} value` : names, f.describe ?? ''];
   });
-  rows.push(['--help, -h', 'show help']);
+  rows.push(['--help, -h', 'show help'], ...extra);
   return table(rows);
 }
 
@@ -242,12 +242,11 @@ const ABOUT = 'Open Container Initiative runtime';
 
 export function globalHelp(globalFlags: Flag[], commands: CommandInfo[]): string {
   const cmds = table([...commands.map((c) => [[c.name, ...c.aliases].join(', '), c.describe]), ['help, h', 'Shows a list of commands or help for one command']]);
-  const version = table([['--version, -v', 'print the version']]);
   return ['NAME:', `   tsoci - ${ABOUT}`, '', 'USAGE:', '   tsoci [global options] command [command options] [arguments...]', '',
     'tsoci is an OCI container runtime compatible with runc: containers are configured using',
     'bundles, a directory with a "config.json" and a root filesystem.', '',
     'To start a new instance of a container:', '', '    # tsoci run [ -b bundle ] <container-id>', '',
-    'COMMANDS:', ...cmds, '', 'GLOBAL OPTIONS:', ...flagLines(globalFlags), ...version, ''].join('\n');
+    'COMMANDS:', ...cmds, '', 'GLOBAL OPTIONS:', ...flagLines(globalFlags, [['--version, -v', 'print the version']]), ''].join('\n');
 }
 
 export function commandHelp(c: CommandInfo): string {
