@@ -8,6 +8,7 @@ interface ExecArgs extends GlobalArgs {
   command?: string[];
   process?: string;
   'console-socket'?: string;
+  'pidfd-socket'?: string;
   'pid-file'?: string;
   detach?: boolean;
   tty?: boolean;
@@ -32,6 +33,7 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       .positional('command', { type: 'string', array: true })
       .option('process', { alias: 'p', type: 'string', describe: 'process.json (runtime-spec process) to run' })
       .option('console-socket', { type: 'string', describe: 'unix socket to send the pty master to' })
+      .option('pidfd-socket', { type: 'string', describe: 'unix socket to send a pidfd of the process to' })
       .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
       .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs' })
       .option('tty', { alias: 't', type: 'boolean', describe: 'allocate a pseudo-TTY' })
@@ -76,6 +78,7 @@ async function execHandler(argv: ExecArgs): Promise<number> {
     detach: argv.detach,
     pidFile: argv['pid-file'],
     consoleSocket: argv['console-socket'],
+    pidfdSocket: argv['pidfd-socket'],
     preserveFds: argv['preserve-fds'],
     ignorePaused: argv['ignore-paused'],
     subCgroups: argv.cgroup?.map(String),
@@ -127,7 +130,7 @@ function processFromFlags(base: Process | undefined, args: string[], argv: ExecA
 }
 
 const GLOBAL_VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
-const EXEC_VALUE_FLAGS = new Set(['--process', '-p', '--console-socket', '--pid-file', '--cwd', '--env', '-e', '--user', '-u',
+const EXEC_VALUE_FLAGS = new Set(['--process', '-p', '--console-socket', '--pidfd-socket', '--pid-file', '--cwd', '--env', '-e', '--user', '-u',
   '--additional-gids', '-g', '--cap', '-c', '--apparmor', '--process-label', '--preserve-fds', '--cgroup']);
 
 /**

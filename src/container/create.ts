@@ -14,6 +14,7 @@ import { TsociError, sysError } from '../util/errors';
 import { faultPoint } from '../util/fault';
 import { launch, type Launched } from './launch';
 import { runHooks } from './hooks';
+import { sendPidfd } from './pidfd-socket';
 import { destroy } from './destroy';
 import { hostLsmFacts } from './host-lsm';
 import { poststopAfterFailedCreate } from './start-hooks';
@@ -136,6 +137,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     cdir.write(state);
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
     trace('created');
     return { cdir, state, spec, launched };
   } catch (err) {

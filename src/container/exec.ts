@@ -6,6 +6,7 @@ import { joinCgroups } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import { launch } from './launch';
+import { sendPidfd } from './pidfd-socket';
 import { execCgroupDirs, parseSubCgroups } from './exec-cgroups';
 import { writePidFile } from './create';
 import { FORWARDED_SIGNALS, signalNumber } from './signals';
@@ -20,6 +21,7 @@ export interface ExecOptions extends GlobalOptions {
   detach?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  pidfdSocket?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
   /** --cgroup values (see exec-cgroups.ts) */
@@ -74,7 +76,16 @@ export async function exec(opts: ExecOptions): Promise<number> {
     await launched.exited;
     throw err;
   }
-  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  try {
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+  } catch (err) {
+    // runc: the exec failed; the process it started does not outlive that
+    relay?.stop();
+    native().pidfdKill(launched.pid, 9);
+    await launched.exited;
+    throw err;
+  }
   if (opts.detach) return 0;
   const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, signalNumber(sig));
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
