@@ -108,6 +108,16 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   _exit(code);
 }
 
+void exit_on_signal(int sig) { _exit(128 + sig); }
+
+// Until exec_process resets every disposition.
+void stop_on_termination_signals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = exit_on_signal;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+}
+
 [[noreturn]] void stage2(Context& ctx) {
   const Plan& plan = ctx.plan;
   // the pty comes from the container's own devpts: after pivot_root, or after setns
@@ -132,6 +142,9 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   if (!ctx.sync.send_type("ready")) throw QuietExit{1};
   ctx.sync.close();
   if (!plan.execMode && ctx.fifo) {
+    // a created container ends on SIGTERM & co., as runc's (Go) init does: as the PID
+    // namespace's init we would not get a signal we have no handler for
+    stop_on_termination_signals();
     // blocks until `tsoci start` opens the read side; a deleted container: exit quietly
     std::string rel = "self/fd/" + std::to_string(ctx.fifo.get());
     Fd w(openat(ctx.procfd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC));
