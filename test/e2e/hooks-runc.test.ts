@@ -91,6 +91,20 @@ describe('the hook process', () => {
   });
 });
 
+test('a createContainer hook runs in the rootfs (relative paths reach into it), as runc\'s', () => {
+  const spec = testSpec(['true']);
+  const out = path.join(work, uniqueId('cwd') + '.txt');
+  spec.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `pwd > ${out}; touch ./tmp/made-by-hook`] }] };
+  const bundle = makeBundle(spec);
+  try {
+    expect(tsoci(['run', '--bundle', bundle, uniqueId('cwd')])).toMatchObject({ status: 0, stderr: '' });
+    expect(fs.readFileSync(out, 'utf8').trim()).toBe(fs.realpathSync(path.join(bundle, 'rootfs')));
+    expect(fs.existsSync(path.join(bundle, 'rootfs/tmp/made-by-hook'))).toBe(true);
+  } finally {
+    removeBundle(bundle);
+  }
+});
+
 describe("failures: runc's message, with what the hook printed", () => {
   test.each(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart'])(
     'a failing %s hook: "error running <kind> hook #1: exit status 5, stdout: …, stderr: …" (runc)',
