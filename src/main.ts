@@ -1,7 +1,9 @@
 import type yargsType from 'yargs/yargs';
+import type { CommandModule } from 'yargs';
 import { parseFast } from './cli/fast-path';
 import { withGlobalFlags } from './cli/common';
-import { configureLog, enableDebug, logError } from './cli/log';
+import { checkArgv, commandInfo, flagsOf } from './cli/usage';
+import { configureLog, enableDebug, logError } from './util/log';
 import { createCommand } from './cli/create';
 import { startCommand } from './cli/start';
 import { stateCommand } from './cli/state';
@@ -32,9 +34,12 @@ function versionText(): string {
   return `tsoci version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
 }
 
+const COMMANDS = [createCommand, startCommand, stateCommand, killCommand, deleteCommand, runCommandModule, listCommand, specCommand,
+  featuresCommand, execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, checkpointCommand, restoreCommand] as CommandModule<any, any>[];
+
 export function main(argv: string[]): void {
   trace('main');
-  if (argv.includes('--version') || (argv.length === 1 && argv[0] === '-v')) {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     writeOut(versionText());
     return;
   }
@@ -49,42 +54,45 @@ export function main(argv: string[]): void {
   // yargs is loaded only when needed: it costs more than a short command's own work
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const yargs = require('yargs/yargs') as typeof yargsType;
-  const cli = yargs(argv);
+  trace('yargs loaded');
+  // one instance: its global flags are what the check knows; it parses the checked argv
+  const cli = withGlobalFlags(yargs());
+  const info = (c: CommandModule<any, any>) => commandInfo(yargs, c);
+  const check = checkArgv(
+    argv,
+    flagsOf(cli),
+    (name) => {
+      const c = COMMANDS.find((m) => String(m.command).split(' ')[0] === name || ([] as string[]).concat(m.aliases ?? []).includes(name));
+      return c && info(c);
+    },
+    () => COMMANDS.map(info),
+  );
+  trace('arguments checked');
+  // before anything can fail: a parse error goes to --log too, in its format
+  configureLog({ file: check.global.log as string | undefined, format: check.global['log-format'] === 'json' ? 'json' : 'text' });
+  if (check.global.debug) enableDebug();
+  if (check.kind === 'version' || check.kind === 'help') {
+    writeOut(check.kind === 'version' ? versionText() : check.text);
+    return;
+  }
+  if (check.kind === 'error') {
+    logError(check.message);
+    process.exitCode = 1;
+    return;
+  }
   // yargs renders the whole help text after every command handler (to have it ready for a
   // later failure); our handlers report their own errors, so skip that work (~20 ms).
   (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
     .getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
-  withGlobalFlags(cli)
-    .scriptName('tsoci')
-    .usage('tsoci [global options] <command> [options]\n\nAn OCI container runtime (runtime-spec ' + SPEC_VERSION + ').')
-    .middleware((a) => {
-      configureLog({ file: a.log as string | undefined, format: a['log-format'] === 'json' ? 'json' : 'text' });
-      if (a.debug) enableDebug();
-    })
-    .command(createCommand)
-    .command(startCommand)
-    .command(stateCommand)
-    .command(killCommand)
-    .command(deleteCommand)
-    .command(runCommandModule)
-    .command(listCommand)
-    .command(specCommand)
-    .command(featuresCommand)
-    .command(execCommand)
-    .command(psCommand)
-    .command(pauseCommand)
-    .command(resumeCommand)
-    .command(updateCommand)
-    .command(eventsCommand)
-    .command(checkpointCommand)
-    .command(restoreCommand)
-    .demandCommand(1, 'a command is required (see --help)')
+  let y = cli.scriptName('tsoci');
+  for (const c of COMMANDS) y = y.command(c);
+  y.demandCommand(1, 'a command is required (see --help)')
     .strict()
     .version(false)
-    .help()
+    .help(false)
     .fail((msg, err) => {
       logError(msg || err?.message || 'invalid arguments');
       process.exit(1);
     })
-    .parse();
+    .parse(check.argv);
 }

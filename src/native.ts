@@ -8,6 +8,8 @@ export interface NativeAddon {
   flockWait(fd: number, timeoutMs: number): number;
   waitForExit(pid: number, timeoutMs: number): number;
   pidfdKill(pid: number, signal: number): number;
+  /** --pidfd-socket: a pidfd of pid sent to the unix socket at path */
+  pidfdSend(path: string, pid: number): 0 | { errno: number; error: string };
   setChildSubreaper(): number;
   mkfifo(path: string, mode: number): number;
   reapChild(pid: number): number;

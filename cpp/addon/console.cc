@@ -7,9 +7,14 @@
 //   setWinsize(fd, rows, cols)      -> 0 | errno
 //   getWinsize(fd)                  -> {rows, cols} | {errno, error}
 //   ttyMakeRaw(fd)                  -> Buffer (the previous termios) | {errno, error}
-//        cfmakeraw(3), like runc's SetRaw: unlike libuv's raw mode it also clears
-//        OPOST, so the container's "\r\n" is not turned into "\r\r\n"
+//        cfmakeraw(3) with output processing kept on, like runc's (containerd/console's)
+//        SetRaw: the container's pty sends "\n" (see ttyClearOnlcr), our terminal makes it "\r\n"
+//   ttyClearOnlcr(fd)               -> 0 | errno
+//        no NL -> CR NL output mapping on a pty (runc's ClearONLCR on the container's
+//        pty when it relays it: output piped to a file has plain "\n", as from runc)
 //   ttyRestore(fd, saved)           -> 0 | errno
+//   pidfdSend(path, pid)            -> 0 | {errno, error}
+//        --pidfd-socket (runc): a pidfd of `pid` sent over a connection to the socket
 //
 // Waiting is bounded by timeoutMs: tsoci calls consoleRecvFd only once the init has
 // reported "ready", i.e. after the master was sent, so it does not block in practice.
@@ -19,6 +24,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -151,8 +157,39 @@ Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
   if (tcgetattr(fd, &saved) < 0) return ErrnoObject(env, errno, "tcgetattr");
   struct termios raw = saved;
   cfmakeraw(&raw);
+  raw.c_oflag |= OPOST;
   if (tcsetattr(fd, TCSANOW, &raw) < 0) return ErrnoObject(env, errno, "tcsetattr");
   return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
+}
+
+Napi::Value TtyClearOnlcr(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return Napi::Number::New(info.Env(), errno);
+  t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  return Napi::Number::New(info.Env(), tcsetattr(fd, TCSANOW, &t) < 0 ? errno : 0);
+}
+
+Napi::Value PidfdSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int pid = info[1].As<Napi::Number>().Int32Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return ErrnoObject(env, ENAMETOOLONG, "connect pidfd socket " + path);
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd.get() < 0) return ErrnoObject(env, errno, "pidfd_open " + std::to_string(pid));
+  Fd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) return ErrnoObject(env, errno, "socket");
+  int rc;
+  do {
+    rc = connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ErrnoObject(env, errno, "connect pidfd socket " + path);
+  const char name[] = "pidfd";
+  if (send_with_fd(s.get(), name, sizeof name - 1, pidfd.get()) < 0) return ErrnoObject(env, errno, "send pidfd to " + path);
+  return Napi::Number::New(env, 0);
 }
 
 Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
@@ -173,6 +210,8 @@ void RegisterConsole(Napi::Env env, Napi::Object exports) {
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore));
+  exports.Set("ttyClearOnlcr", Napi::Function::New(env, TtyClearOnlcr));
+  exports.Set("pidfdSend", Napi::Function::New(env, PidfdSend));
 }
 
 }  // namespace tsoci

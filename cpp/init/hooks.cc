@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -44,20 +47,19 @@ class IgnoreSigpipe {
   struct sigaction old_ = {};
 };
 
-// In the forked child: stdin from the state pipe, 1-2 inherited, nothing else; never returns.
-[[noreturn]] void exec_hook(const Hook& h, int stdinFd, int errFd) {
+// In the forked child: stdin from the state pipe, stdout/stderr into the capture pipes,
+// nothing else; never returns.
+[[noreturn]] void exec_hook(const Hook& h, const int stdio[3], int errFd) {
   struct sigaction sa = {};
   sa.sa_handler = SIG_DFL;
   sigaction(SIGPIPE, &sa, nullptr);
-  if (stdinFd == 0) fcntl(0, F_SETFD, 0);
-  else if (dup2(stdinFd, 0) < 0) {
-    int e = errno;
-    (void)!write(errFd, &e, sizeof e);
-    _exit(127);
-  }
-  for (int fd = 1; fd <= 2; fd++) {
-    int fl = fcntl(fd, F_GETFD);
-    if (fl >= 0) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  for (int fd = 0; fd <= 2; fd++) {
+    // dup2 onto itself keeps FD_CLOEXEC: clear it then
+    if (stdio[fd] == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(stdio[fd], fd) < 0) {
+      int e = errno;
+      (void)!write(errFd, &e, sizeof e);
+      _exit(127);
+    }
   }
   // everything but 0-2 and the (close-on-exec) error pipe goes
   if (errFd > 3) syscall(SYS_close_range, 3, errFd - 1, 0);
@@ -74,59 +76,100 @@ class IgnoreSigpipe {
   _exit(127);
 }
 
+// Go's os/exec texts: "exit status 1", "signal: killed".
 std::string describe_status(int st) {
   if (WIFEXITED(st)) return "exit status " + std::to_string(WEXITSTATUS(st));
   if (WIFSIGNALED(st)) {
-    const char* abbrev = sigabbrev_np(WTERMSIG(st));
-    return std::string("killed by ") + (abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(WTERMSIG(st)));
+    const char* d = sigdescr_np(WTERMSIG(st));
+    std::string text = d ? d : "signal " + std::to_string(WTERMSIG(st));
+    if (!text.empty()) text[0] = static_cast<char>(tolower(text[0]));
+    return "signal: " + text;
   }
   return "status " + std::to_string(st);
 }
 
+// What a hook may print that its error message carries (runc keeps all; a bound keeps
+// the init's memory sane).
+constexpr size_t kOutputLimit = 64 * 1024;
+
+void drain(Fd& fd, std::string& into) {
+  char buf[4096];
+  ssize_t n = read(fd.get(), buf, sizeof buf);
+  if (n > 0) {
+    if (into.size() < kOutputLimit) into.append(buf, std::min(static_cast<size_t>(n), kOutputLimit - into.size()));
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    fd.reset();
+  }
+}
+
+// Like runc's: the hook's stdout and stderr are collected, and shown only in the failure.
 void run_hook(const std::string& what, const Hook& h, const std::string& state) {
-  int in[2], err[2];
+  int in[2], out[2], errp[2], ex[2];
   if (pipe2(in, O_CLOEXEC) < 0) fail("hooks", h.path, errno, what + ": pipe");
   Fd inRead(in[0]), inWrite(in[1]);
-  if (pipe2(err, O_CLOEXEC) < 0) fail("hooks", h.path, errno, what + ": pipe");
-  Fd errRead(err[0]), errWrite(err[1]);
+  if (pipe2(out, O_CLOEXEC) < 0) fail("hooks", h.path, errno, what + ": pipe");
+  Fd outRead(out[0]), outWrite(out[1]);
+  if (pipe2(errp, O_CLOEXEC) < 0) fail("hooks", h.path, errno, what + ": pipe");
+  Fd errRead(errp[0]), errWrite(errp[1]);
+  if (pipe2(ex, O_CLOEXEC) < 0) fail("hooks", h.path, errno, what + ": pipe");
+  Fd exRead(ex[0]), exWrite(ex[1]);
 
   IgnoreSigpipe sigpipe;
   pid_t pid = fork();
   if (pid < 0) fail("hooks", h.path, errno, what + ": fork");
-  if (pid == 0) exec_hook(h, inRead.get(), errWrite.get());
+  if (pid == 0) {
+    const int stdio[3] = {inRead.get(), outWrite.get(), errWrite.get()};
+    exec_hook(h, stdio, exWrite.get());
+  }
   inRead.reset();
+  outWrite.reset();
   errWrite.reset();
+  exWrite.reset();
 
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));  // absent: poll every 10 ms
   fcntl(inWrite.get(), F_SETFL, O_NONBLOCK);
+  fcntl(outRead.get(), F_SETFL, O_NONBLOCK);
+  fcntl(errRead.get(), F_SETFL, O_NONBLOCK);
+  std::string stdoutText, stderrText;
   size_t off = 0;
   if (state.empty()) inWrite.reset();
   int64_t deadline = h.timeout > 0 ? now_ms() + int64_t(h.timeout) * 1000 : -1;
   int st = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) fail("hooks", h.path, errno, what + ": waitpid");
+  bool exited = false;
+  int64_t exitedAt = 0;
+  // until the hook exited and its output pipes reached EOF, or a moment after the exit
+  // when something the hook started still holds them (that must not hang the init)
+  while (!exited || ((outRead || errRead) && now_ms() - exitedAt < 200)) {
+    if (!exited) {
+      pid_t r = waitpid(pid, &st, WNOHANG);
+      if (r == pid) {
+        exited = true;
+        exitedAt = now_ms();
+      } else if (r < 0 && errno != EINTR) {
+        fail("hooks", h.path, errno, what + ": waitpid");
+      }
+    }
     int wait = -1;
-    if (deadline >= 0) {
+    if (deadline >= 0 && !exited) {
       int64_t left = deadline - now_ms();
       if (left <= 0) {
         kill(pid, SIGKILL);
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
         }
-        fail_msg("hooks", h.path, ETIMEDOUT, what + ": timed out after " + std::to_string(h.timeout) + "s");
+        char secs[32];
+        snprintf(secs, sizeof secs, "%.1f", static_cast<double>(h.timeout));
+        fail_msg("hooks", h.path, ETIMEDOUT, what + ": hook ran past specified timeout of " + secs + "s");
       }
       wait = static_cast<int>(left);
     }
-    if (!pidfd && (wait < 0 || wait > 10)) wait = 10;
-    struct pollfd fds[2];
-    int n = 0;
-    if (pidfd) fds[n++] = {pidfd.get(), POLLIN, 0};
-    int wIdx = -1;
-    if (inWrite) {
-      wIdx = n;
-      fds[n++] = {inWrite.get(), POLLOUT, 0};
-    }
+    if (!exited && !pidfd && (wait < 0 || wait > 10)) wait = 10;
+    if (exited && (wait < 0 || wait > 20)) wait = 20;
+    struct pollfd fds[4];
+    int n = 0, wIdx = -1, oIdx = -1, eIdx = -1;
+    if (!exited && pidfd) fds[n++] = {pidfd.get(), POLLIN, 0};
+    if (inWrite) fds[wIdx = n++] = {inWrite.get(), POLLOUT, 0};
+    if (outRead) fds[oIdx = n++] = {outRead.get(), POLLIN, 0};
+    if (errRead) fds[eIdx = n++] = {errRead.get(), POLLIN, 0};
     if (poll(fds, n, wait) < 0 && errno != EINTR) fail("hooks", h.path, errno, what + ": poll");
     if (wIdx >= 0 && fds[wIdx].revents) {
       ssize_t w = write(inWrite.get(), state.data() + off, state.size() - off);
@@ -134,11 +177,17 @@ void run_hook(const std::string& what, const Hook& h, const std::string& state) 
       // EPIPE: the hook closed its stdin; it still decides the outcome by its status
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == state.size()) inWrite.reset();
     }
+    if (oIdx >= 0 && fds[oIdx].revents) drain(outRead, stdoutText);
+    if (eIdx >= 0 && fds[eIdx].revents) drain(errRead, stderrText);
   }
   int execErr = 0;
-  if (read(errRead.get(), &execErr, sizeof execErr) == sizeof execErr)
-    fail("hooks", h.path, execErr, what + ": exec " + h.path);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("hooks", h.path, 0, what + ": " + describe_status(st));
+  if (read(exRead.get(), &execErr, sizeof execErr) == sizeof execErr) {
+    std::string text = errno_text(execErr);
+    // Go's exec.Cmd.Start error, without the errno name
+    fail_msg("hooks", h.path, execErr, what + ": fork/exec " + h.path + ": " + text.substr(0, text.find(" (")));
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail_msg("hooks", h.path, 0, what + ": " + describe_status(st) + ", stdout: " + stdoutText + ", stderr: " + stderrText);
 }
 
 }  // namespace
@@ -176,23 +225,28 @@ void run_container_hooks(const char* kind, const std::vector<Hook>& hooks, const
     fail_msg("hooks", "", EINVAL, std::string("invalid hook state JSON: ") + e.what());
   }
   for (size_t i = 0; i < hooks.size(); i++)
-    run_hook(std::string(kind) + " hook #" + std::to_string(i) + " (" + hooks[i].path + ")", hooks[i], state);
+    run_hook(std::string("error running ") + kind + " hook #" + std::to_string(i), hooks[i], state);
 }
 
-void run_start_container_hooks(const ContainerHooks& hooks, int fifoFd) {
+void run_start_container_hooks(const ContainerHooks& hooks, const std::vector<std::string>& processEnv, int fifoFd) {
   if (hooks.startContainer.empty()) return;
   std::string message;
   try {
-    run_container_hooks("startContainer", hooks.startContainer, hooks.stateJson, "created");
+    // runc: a startContainer hook without an env of its own gets the process's (HOME included)
+    std::vector<Hook> list = hooks.startContainer;
+    for (auto& h : list)
+      if (h.env.empty()) h.env = processEnv;
+    run_container_hooks("startContainer", list, hooks.stateJson, "created");
     return;
   } catch (const Failure& f) {
     message = f.message;
   } catch (const std::exception& e) {
     message = std::string("startContainer hooks: ") + e.what();
   }
-  for (auto& c : message)
-    if (c == '\n') c = ' ';
-  std::string line = "E" + message + "\n";
+  // one line on the fifo: newlines (a hook's output) escaped as the runtime's log does
+  std::string line = "E";
+  for (char c : message) line += c == '\n' ? std::string("\\n") : std::string(1, c);
+  line += "\n";
   if (fifoFd >= 0) (void)!write(fifoFd, line.data(), line.size());
   else (void)!write(2, line.data() + 1, line.size() - 1);
   _exit(1);

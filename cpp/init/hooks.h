@@ -4,8 +4,9 @@
 //   startContainer   stage2, after `start` opened the exec fifo, just before execve: the
 //                    path resolves in the container
 // Each hook is fork + execve(path, args, env) with the container state JSON on stdin
-// (pid = our pid as the container sees it), stdout/stderr inherited, killed (SIGKILL)
-// when its timeout expires. A non-zero exit, a signal or a timeout is a failure.
+// (pid = our pid as the container sees it), stdout/stderr collected (shown only in a
+// failure's message, as runc does), killed (SIGKILL) when its timeout expires. A non-zero
+// exit, a signal or a timeout is a failure: "error running <kind> hook #<n>: …".
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -32,9 +33,10 @@ ContainerHooks parse_container_hooks(const nlohmann::json& j);
 void run_container_hooks(const char* kind, const std::vector<Hook>& hooks, const std::string& stateJson,
                          const char* status);
 
-// startContainer hooks at `start`: fifoFd is the exec fifo opened for writing (-1: none).
+// startContainer hooks at `start`: fifoFd is the exec fifo opened for writing (-1: none);
+// a hook with no env runs with processEnv, the container process's final environment.
 // On success returns (the caller writes "0" and execs). On failure writes "E<message>\n"
 // into the fifo (the `start` command reads it and fails) and exits the process.
-void run_start_container_hooks(const ContainerHooks& hooks, int fifoFd);
+void run_start_container_hooks(const ContainerHooks& hooks, const std::vector<std::string>& processEnv, int fifoFd);
 
 }  // namespace tsoci

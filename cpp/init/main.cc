@@ -26,6 +26,7 @@
 #include <functional>
 
 #include "cloned_binary.h"
+#include "env.h"
 #include "errors.h"
 #include "fault.h"
 #include "fd.h"
@@ -107,6 +108,16 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   _exit(code);
 }
 
+void exit_on_signal(int sig) { _exit(128 + sig); }
+
+// Until exec_process resets every disposition.
+void stop_on_termination_signals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = exit_on_signal;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+}
+
 [[noreturn]] void stage2(Context& ctx) {
   const Plan& plan = ctx.plan;
   // A session of its own, like runc's stage-2 (nsexec.c): without it the container's init
@@ -119,6 +130,8 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   };
   if (!plan.execMode) prepare_rootfs(plan, ctx.sync, terminal);
   else terminal();
+  // HOME from the container's /etc/passwd, read in its root while still root (runc #4688)
+  const std::vector<std::string> env = env_with_home(plan.process.env, plan.process.uid);
   apply_scheduling(plan);                       // personality, sched_setattr, ioprio (still root)
   apply_lsm_labels(plan, ctx.procfd.get());     // AppArmor/SELinux exec attrs, before the uid switch
   mark_fds_cloexec(plan, ctx.procfd.get());     // before any seccomp filter: see exec_process
@@ -133,14 +146,17 @@ Fd above_preserved(Fd fd, const Plan& plan, const std::string& what) {
   if (!ctx.sync.send_type("ready")) throw QuietExit{1};
   ctx.sync.close();
   if (!plan.execMode && ctx.fifo) {
+    // a created container ends on SIGTERM & co., as runc's (Go) init does: as the PID
+    // namespace's init we would not get a signal we have no handler for
+    stop_on_termination_signals();
     // blocks until `tsoci start` opens the read side; a deleted container: exit quietly
     std::string rel = "self/fd/" + std::to_string(ctx.fifo.get());
     Fd w(openat(ctx.procfd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC));
     if (!w) _exit(1);
-    run_start_container_hooks(plan.containerHooks, w.get());  // a failure: "E<message>" on the fifo, exit
+    run_start_container_hooks(plan.containerHooks, env, w.get());  // a failure: "E<message>" on the fifo, exit
     if (write(w.get(), "0", 1) != 1) _exit(1);
   }
-  exec_process(plan, path);
+  exec_process(plan, path, env);
 }
 
 void stage1(Context& ctx, Fd chan) {

@@ -146,6 +146,7 @@ Plan parse_plan(const std::string& line) {
     p.execFifo = opt_string(j, "execFifo").value_or("");
     p.hostMountRecord = opt_string(j, "hostMountRecord").value_or("");
     p.consoleSocket = opt_string(j, "consoleSocket").value_or("");
+    p.consoleClearOnlcr = j.value("consoleClearOnlcr", false);
     p.preserveFds = j.value("preserveFds", 0);
     p.execTargetPid = j.value("execTargetPid", 0);
     p.pauseForHooks = j.value("pauseForHooks", false);

@@ -99,6 +99,7 @@ struct Plan {
   std::map<std::string, std::string> sysctl;
   Process process;
   std::string execFifo, consoleSocket;
+  bool consoleClearOnlcr = false;  // tsoci relays the pty: no NL -> CR NL (runc's ClearONLCR)
   int preserveFds = 0;
   int execTargetPid = 0;
   bool pauseForHooks = false;

@@ -245,7 +245,7 @@ void mark_fds_cloexec(const Plan& plan, int procfd) {
     g_cloexec_marked = true;
 }
 
-void exec_process(const Plan& plan, const std::string& path) {
+void exec_process(const Plan& plan, const std::string& path, const std::vector<std::string>& env) {
   reset_signals();
   int keep = 3 + plan.preserveFds;
   for (int fd = 0; fd < keep; fd++) {
@@ -264,12 +264,14 @@ void exec_process(const Plan& plan, const std::string& path) {
   std::vector<char*> argv, envp;
   for (auto& a : plan.process.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  for (auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   execve(path.c_str(), argv.data(), envp.data());
+  // runc's last-resort report (Go's PathError) and status: nobody is listening on the
+  // sync channel any more, the process's stderr is the one place left
   std::string text = errno_text(errno);
-  dprintf(2, "exec failed: %s\n", text.substr(0, text.find(" (")).c_str());
-  _exit(127);
+  dprintf(2, "exec %s: %s\n", path.c_str(), text.substr(0, text.find(" (")).c_str());
+  _exit(255);
 }
 
 }  // namespace tsoci

@@ -1,6 +1,7 @@
 // The container process: limits, credentials, capabilities, executable lookup, execve.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "plan.h"
 
@@ -23,7 +24,8 @@ std::string find_executable(const Process& proc);
 // profile may deny close_range; exec_process then relies on this).
 void mark_fds_cloexec(const Plan& plan, int procfd);
 
-// Clears FD_CLOEXEC on 0-2 and the preserved fds, everything else closes at execve.
-[[noreturn]] void exec_process(const Plan& plan, const std::string& path);
+// Clears FD_CLOEXEC on 0-2 and the preserved fds, everything else closes at execve; execs
+// `path` with `env`. A failed execve prints "exec <path>: <why>" and exits 255 (runc).
+[[noreturn]] void exec_process(const Plan& plan, const std::string& path, const std::vector<std::string>& env);
 
 }  // namespace tsoci

@@ -320,7 +320,10 @@ void prepare_rootfs(const Plan& plan, Sync& sync, const std::function<void()>& a
   if (plan.pauseForHooks) {
     if (!sync.send_type("hooks") || !sync.expect("continue")) throw QuietExit{1};
   }
-  // in the container's namespaces, the path still resolving in the runtime's root
+  // in the container's namespaces, the path still resolving in the runtime's root; like
+  // runc's, with the rootfs as the working directory (hooks use relative paths into it)
+  if (!plan.containerHooks.createContainer.empty() && fchdir(rootfd.get()) < 0)
+    fail("hooks", plan.rootfs, errno, "chdir to rootfs " + plan.rootfs);
   run_container_hooks("createContainer", plan.containerHooks.createContainer, plan.containerHooks.stateJson, "creating");
 
   TSOCI_FAULT_POINT("pre-pivot");

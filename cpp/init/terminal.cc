@@ -138,6 +138,12 @@ void setup_terminal(const Plan& plan, Fd& console, int procfd, bool mountConsole
     ws.ws_col = static_cast<unsigned short>(x.consoleWidth);
     if (ioctl(master.get(), TIOCSWINSZ, &ws) < 0) fail("terminal", PTMX, errno, "set the console size (TIOCSWINSZ)");
   }
+  if (plan.consoleClearOnlcr) {
+    struct termios t;
+    if (tcgetattr(master.get(), &t) < 0) fail("terminal", PTMX, errno, "tcgetattr");
+    t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+    if (tcsetattr(master.get(), TCSANOW, &t) < 0) fail("terminal", PTMX, errno, "clear ONLCR (tcsetattr)");
+  }
   if (mountConsole) mount_console(peer.get());
   send_fd(console.get(), master.get(), plan.consoleSocket);
   console.reset();

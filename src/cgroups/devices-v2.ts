@@ -17,7 +17,7 @@ import { getSystemErrorMap } from 'util';
 import type { LinuxResources } from '../spec/types';
 import { native } from '../native';
 import { TsociError } from '../util/errors';
-import { logDebug } from '../cli/log';
+import { logDebug } from '../util/log';
 import { DEFAULT_DEVICE_RULES } from './resources-v1';
 
 type SpecRule = NonNullable<LinuxResources['devices']>[number];

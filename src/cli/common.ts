@@ -3,7 +3,7 @@ import type { GlobalOptions } from '../container/options';
 import { resolveRoot } from '../state/paths';
 import { parseRootlessFlag, resolveRootless } from '../rootless/detect';
 import { TsociError } from '../util/errors';
-import { logError } from './log';
+import { logError } from '../util/log';
 
 export interface GlobalArgs {
   root?: string;
@@ -42,14 +42,17 @@ export function withId<T>(y: Argv<T>): Argv<T & { id: string }> {
   return y.positional('id', { type: 'string', describe: 'container id', demandOption: true }) as Argv<T & { id: string }>;
 }
 
-/** Runs a command body: a TsociError (or any error) becomes one message and exit status 1. */
-export async function runCommand(body: () => unknown | Promise<unknown>): Promise<void> {
+/**
+ * Runs a command body: a TsociError (or any error) becomes one message and exit status 1
+ * (`failStatus`: runc's exec fails with 255).
+ */
+export async function runCommand(body: () => unknown | Promise<unknown>, failStatus = 1): Promise<void> {
   try {
     const code = await body();
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
   } catch (err) {
     logError(describe(err));
-    process.exitCode = 1;
+    process.exitCode = failStatus;
   }
 }
 

@@ -8,6 +8,7 @@ interface ExecArgs extends GlobalArgs {
   command?: string[];
   process?: string;
   'console-socket'?: string;
+  'pidfd-socket'?: string;
   'pid-file'?: string;
   detach?: boolean;
   tty?: boolean;
@@ -21,6 +22,7 @@ interface ExecArgs extends GlobalArgs {
   'process-label'?: string;
   'preserve-fds'?: number;
   'ignore-paused'?: boolean;
+  cgroup?: string[];
 }
 
 export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
@@ -30,13 +32,14 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
     y.positional('id', { type: 'string', demandOption: true })
       .positional('command', { type: 'string', array: true })
       .option('process', { alias: 'p', type: 'string', describe: 'process.json (runtime-spec process) to run' })
-      .option('console-socket', { type: 'string' })
-      .option('pid-file', { type: 'string' })
-      .option('detach', { alias: 'd', type: 'boolean' })
+      .option('console-socket', { type: 'string', describe: 'unix socket to send the pty master to' })
+      .option('pidfd-socket', { type: 'string', describe: 'unix socket to send a pidfd of the process to' })
+      .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
+      .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs' })
       .option('tty', { alias: 't', type: 'boolean', describe: 'allocate a pseudo-TTY' })
-      .option('cwd', { type: 'string' })
+      .option('cwd', { type: 'string', describe: 'working directory in the container' })
       .option('env', { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'KEY=value to set' })
-      .option('user', { alias: 'u', type: 'string', describe: 'uid[:gid]' })
+      .option('user', { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' })
       .option('additional-gids', { alias: 'g', type: 'array', nargs: 1 })
       .option('cap', { alias: 'c', type: 'string', array: true, nargs: 1 })
       .option('no-new-privs', { type: 'boolean' })
@@ -44,36 +47,43 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       .option('process-label', { type: 'string' })
       .option('preserve-fds', { type: 'number', default: 0 })
       .option('ignore-paused', { type: 'boolean' })
-      .option('cgroup', { type: 'string', hidden: true }) as never,
-  handler: (argv) =>
-    runCommand(async () => {
-      const { exec } = await import('../container/exec');
-      const { loadProcess } = await import('../spec/load');
-      const { openContainer } = await import('../state/store');
-      const { TsociError } = await import('../util/errors');
-      const g = globalOptions(argv);
-      let proc: Process;
-      if (argv.process) {
-        proc = loadProcess(argv.process);
-      } else {
-        const args = [...(argv.command ?? []), ...((argv as unknown as { _: string[] })._ ?? []).slice(1).map(String)];
-        if (args.length === 0) throw new TsociError('exec: a command (or --process) is required');
-        const { cdir } = openContainer(g.root, argv.id);
-        const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
-        proc = processFromFlags(spec.process, args, argv, TsociError);
-      }
-      return exec({
-        ...g,
-        id: argv.id,
-        process: proc,
-        detach: argv.detach,
-        pidFile: argv['pid-file'],
-        consoleSocket: argv['console-socket'],
-        preserveFds: argv['preserve-fds'],
-        ignorePaused: argv['ignore-paused'],
-      });
-    }),
+      .option('cgroup', { type: 'string', array: true, nargs: 1, describe: 'run the process in an (existing) sub-cgroup(s): [<controller>[,<controller>]:]<cgroup>' }) as never,
+  // runc: "exec failed: …" and status 255 when the process could not be run
+  handler: (argv) => runCommand(() => execHandler(argv).catch(async (err) => {
+    const { TsociError } = await import('../util/errors');
+    throw err instanceof TsociError ? new TsociError(`exec failed: ${err.message}`, err.code) : err;
+  }), 255),
 };
+
+async function execHandler(argv: ExecArgs): Promise<number> {
+  const { exec } = await import('../container/exec');
+  const { loadProcess } = await import('../spec/load');
+  const { openContainer } = await import('../state/store');
+  const { TsociError } = await import('../util/errors');
+  const g = globalOptions(argv);
+  let proc: Process;
+  if (argv.process) {
+    proc = loadProcess(argv.process);
+  } else {
+    const args = [...(argv.command ?? []), ...((argv as unknown as { _: string[] })._ ?? []).slice(1).map(String)];
+    if (args.length === 0) throw new TsociError('exec: a command (or --process) is required');
+    const { cdir } = openContainer(g.root, argv.id);
+    const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
+    proc = processFromFlags(spec.process, args, argv, TsociError);
+  }
+  return exec({
+    ...g,
+    id: argv.id,
+    process: proc,
+    detach: argv.detach,
+    pidFile: argv['pid-file'],
+    consoleSocket: argv['console-socket'],
+    pidfdSocket: argv['pidfd-socket'],
+    preserveFds: argv['preserve-fds'],
+    ignorePaused: argv['ignore-paused'],
+    subCgroups: argv.cgroup?.map(String),
+  });
+}
 
 /** runc's rule: start from the container's process, then apply the flags. */
 function processFromFlags(base: Process | undefined, args: string[], argv: ExecArgs, Err: new (m: string) => Error): Process {
@@ -83,11 +93,17 @@ function processFromFlags(base: Process | undefined, args: string[], argv: ExecA
   if (argv.cwd) p.cwd = argv.cwd;
   if (argv.env) p.env = [...(p.env ?? []), ...argv.env];
   if (argv.user) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(argv.user);
-    if (!m) throw new Err(`--user: expected uid[:gid] with numbers, got "${argv.user}"`);
-    // runc: "uid" alone keeps the process's gid
+    // runc: "<uid>[:<gid>]", numbers (Go's Atoi: an optional "+" sign); "uid" alone keeps the process's gid
+    const colon = argv.user.indexOf(':');
+    const uids = colon < 0 ? argv.user : argv.user.slice(0, colon);
+    const gids = colon < 0 ? undefined : argv.user.slice(colon + 1);
+    const num = (v: string, what: string) => {
+      if (!/^\+?\d+$/.test(v)) throw new Err(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+      return Number(v);
+    };
     const user = p.user ?? { uid: 0, gid: 0 };
-    p.user = { ...user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : user.gid };
+    const gid = gids === undefined ? user.gid : num(gids, 'gid');
+    p.user = { ...user, uid: num(uids, 'uid'), gid };
   }
   if (argv['additional-gids']) {
     // runc appends to the process's additionalGids
@@ -114,7 +130,7 @@ function processFromFlags(base: Process | undefined, args: string[], argv: ExecA
 }
 
 const GLOBAL_VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
-const EXEC_VALUE_FLAGS = new Set(['--process', '-p', '--console-socket', '--pid-file', '--cwd', '--env', '-e', '--user', '-u',
+const EXEC_VALUE_FLAGS = new Set(['--process', '-p', '--console-socket', '--pidfd-socket', '--pid-file', '--cwd', '--env', '-e', '--user', '-u',
   '--additional-gids', '-g', '--cap', '-c', '--apparmor', '--process-label', '--preserve-fds', '--cgroup']);
 
 /**

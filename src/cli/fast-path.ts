@@ -27,7 +27,7 @@ interface CommandShape {
 }
 
 const GLOBAL: Record<string, FlagType> = { root: 'string', log: 'string', 'log-format': 'string', rootless: 'string', debug: 'boolean', 'systemd-cgroup': 'boolean' };
-const CREATE_FLAGS: Record<string, FlagType> = { bundle: 'string', 'pid-file': 'string', 'console-socket': 'string', 'no-pivot': 'boolean', 'no-new-keyring': 'boolean', 'preserve-fds': 'number' };
+const CREATE_FLAGS: Record<string, FlagType> = { bundle: 'string', 'pid-file': 'string', 'console-socket': 'string', 'pidfd-socket': 'string', 'no-pivot': 'boolean', 'no-new-keyring': 'boolean', 'preserve-fds': 'number' };
 const CREATE_DEFAULTS = { bundle: '.', 'preserve-fds': 0 };
 const SHAPES: Record<FastName, CommandShape> = {
   state: { flags: {}, aliases: {}, positionals: ['id'], required: 1, defaults: {} },

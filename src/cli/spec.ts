@@ -21,7 +21,8 @@ export const specCommand: CommandModule<GlobalArgs, SpecArgs> = {
       const { TsociError, sysError } = await import('../util/errors');
       const file = path.join(argv.bundle, 'config.json');
       if (fs.existsSync(file)) throw new TsociError(`File ${file} exists. Remove it first`);
-      let spec = defaultSpec();
+      const { cgroupHost } = await import('../cgroups/mode');
+      let spec = defaultSpec(cgroupHost().mode === 'v2');
       // the global --rootless is a string option (true|false|auto): a bare --rootless parses as ""
       const rootless: unknown = argv.rootless;
       if (rootless === true || rootless === '' || rootless === 'true') spec = toRootless(spec, process.getuid?.() ?? 0, process.getgid?.() ?? 0);

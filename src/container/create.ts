@@ -16,6 +16,7 @@ import { hostLsmFacts } from '../host/host-lsm';
 import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
 import { checkNetDevices, moveNetDevices } from '../netdev/netdevices';
 import { checkIntelRdt, setupIntelRdt } from '../intelrdt/intelrdt';
+import { sendPidfd } from '../fds/pidfd-socket';
 import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from '../fds/listen-fds';
 import { checkPassedFds } from '../fds/caller-fds';
@@ -100,6 +101,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     cdir.write(state);
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
     trace('created');
     return { cdir, state, spec, launched };
   });

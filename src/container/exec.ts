@@ -6,6 +6,8 @@ import { joinCgroups } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import { launch } from '../launch/launch';
+import { sendPidfd } from '../fds/pidfd-socket';
+import { execCgroupDirs, parseSubCgroups } from './exec-cgroups';
 import { writePidFile } from './create';
 import { FORWARDED_SIGNALS, signalNumber } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
@@ -20,8 +22,11 @@ export interface ExecOptions extends GlobalOptions {
   detach?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  pidfdSocket?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
+  /** --cgroup values (see exec-cgroups.ts) */
+  subCgroups?: string[];
 }
 
 /**
@@ -37,6 +42,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsociError(`cannot exec in a ${status} container`);
   const spec = JSON.parse(fs.readFileSync(cdir.specPath, 'utf8')) as Spec;
   checkPassedFds(0, opts.preserveFds ?? 0);
+  const cgroupDirs = state.cgroupPaths && execCgroupDirs(state.cgroupPaths, parseSubCgroups(opts.subCgroups ?? []));
   // a terminal in the foreground without --console-socket: tsoci is the console itself
   const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && opts.process.terminal === true);
   const plan = planLaunch(spec, {
@@ -50,11 +56,18 @@ export async function exec(opts: ExecOptions): Promise<number> {
     noPivot: false,
     ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
   });
+  // the process may write at once: the pty must not map NL to CR NL before it runs
+  if (fgConsole) plan.consoleClearOnlcr = true;
   // runc: an exec'd process gets the container's seccomp profile
   plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
   const launched = await launch(plan, {
     onSpawned: (stage0) => {
-      if (state.cgroupPaths) joinCgroups(state.cgroupPaths, stage0);
+      if (!cgroupDirs) return;
+      try {
+        joinCgroups(cgroupDirs, stage0);
+      } catch (err) {
+        throw new TsociError(`error adding pid ${stage0} to cgroups: ${(err as Error).message}`, (err as TsociError).code);
+      }
     },
   });
   let relay: ConsoleRelay | undefined;
@@ -65,7 +78,16 @@ export async function exec(opts: ExecOptions): Promise<number> {
     await launched.exited;
     throw err;
   }
-  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  try {
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+  } catch (err) {
+    // runc: the exec failed; the process it started does not outlive that
+    relay?.stop();
+    native().pidfdKill(launched.pid, 9);
+    await launched.exited;
+    throw err;
+  }
   if (opts.detach) return 0;
   const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, signalNumber(sig));
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);

@@ -1,15 +1,16 @@
 import { childProcess } from '../util/lazy';
 import type { Hook } from '../spec/types';
-import { TsociError } from '../util/errors';
+import { TsociError, errnoText } from '../util/errors';
 
 /**
  * Runs the runtime-namespace hooks of one kind in order, each with the container state
- * on stdin, its stdout/stderr going to tsoci's. A non-zero exit, a signal or an expired
- * timeout is a failure (the hook is killed when its timeout expires).
+ * on stdin. Like runc, a hook's stdout and stderr are collected, not shown: a non-zero
+ * exit, a signal or an expired timeout (the hook is then killed) is a failure,
+ * `error running <kind> hook #<n>: …` with what the hook printed.
  */
 export async function runHooks(kind: string, hooks: Hook[] | undefined, state: object): Promise<void> {
   for (const [i, hook] of (hooks ?? []).entries()) {
-    await runHook(`${kind} hook #${i} (${hook.path})`, hook, JSON.stringify(state));
+    await runHook(`error running ${kind} hook #${i}`, hook, JSON.stringify(state));
   }
 }
 
@@ -21,11 +22,24 @@ export async function runHooks(kind: string, hooks: Hook[] | undefined, state: o
 export async function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: object, warn: (message: string) => void): Promise<void> {
   for (const [i, hook] of (hooks ?? []).entries()) {
     try {
-      await runHook(`${kind} hook #${i} (${hook.path})`, hook, JSON.stringify(state));
+      await runHook(`error running ${kind} hook #${i}`, hook, JSON.stringify(state));
     } catch (err) {
       warn((err as Error).message);
     }
   }
+}
+
+/** What a hook may print that its error message carries (runc keeps all; a bound keeps one line sane). */
+const OUTPUT_LIMIT = 64 * 1024;
+
+function collect(stream: NodeJS.ReadableStream | null): () => string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream?.on('data', (b: Buffer) => {
+    if (size < OUTPUT_LIMIT) chunks.push(b.subarray(0, OUTPUT_LIMIT - size));
+    size += b.length;
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
 }
 
 function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
@@ -34,8 +48,10 @@ function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
     const child = childProcess().spawn(hook.path, argv.slice(1), {
       argv0: argv[0],
       env: Object.fromEntries((hook.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-      stdio: ['pipe', 'inherit', 'inherit'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    const stdout = collect(child.stdout);
+    const stderr = collect(child.stderr);
     let timedOut = false;
     const timer = hook.timeout ? setTimeout(() => {
       timedOut = true;
@@ -43,15 +59,35 @@ function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
     }, hook.timeout * 1000) : undefined;
     child.stdin?.on('error', () => undefined); // a hook that does not read its stdin
     child.stdin?.end(stdin);
-    child.on('error', (err) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new TsociError(`${what}: ${err.message}`));
+      // Go's exec.Cmd.Start: "fork/exec <path>: <errno text>"
+      const why = err.code ? `fork/exec ${hook.path}: ${errnoText(err.code)}` : err.message;
+      reject(new TsociError(`${what}: ${why}`));
     });
-    child.on('exit', (code, signal) => {
+    // the status, once the output is complete: at 'close', or a moment after 'exit' when
+    // something the hook started still holds its pipes (that must not hang the runtime)
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      if (timedOut) reject(new TsociError(`${what}: timed out after ${hook.timeout}s`));
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      if (timedOut) reject(new TsociError(`${what}: hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`));
       else if (code === 0) resolve();
-      else reject(new TsociError(`${what}: ${signal ? `killed by ${signal}` : `exit status ${code}`}`));
-    });
+      else {
+        const status = signal ? `signal: ${signalName(signal)}` : `exit status ${code}`;
+        reject(new TsociError(`${what}: ${status}, stdout: ${stdout()}, stderr: ${stderr()}`));
+      }
+    };
+    child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 200));
+    child.on('close', finish);
   });
+}
+
+/** Go's names for the signals a hook is usually ended by ("signal: killed"). */
+function signalName(sig: NodeJS.Signals): string {
+  const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: 'killed', SIGTERM: 'terminated', SIGINT: 'interrupt', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGHUP: 'hangup', SIGPIPE: 'broken pipe', SIGQUIT: 'quit' };
+  return names[sig] ?? sig;
 }

@@ -2,14 +2,20 @@ import * as fs from 'fs';
 import { ContainerDir } from '../state/store';
 import { viewOf, type StateView } from './state';
 import type { GlobalOptions } from './options';
+import { sysError } from '../util/errors';
 
-/** Every container under the root; directories without a readable state are skipped. */
-export function list(opts: GlobalOptions): StateView[] {
+/**
+ * Every container under the root; directories without a readable state are skipped. Like
+ * runc, a missing root is an empty list only when it is the default one (`rootGiven`
+ * false: no container was made yet); a --root that does not exist is an error.
+ */
+export function list(opts: GlobalOptions, rootGiven = false): StateView[] {
   let names: string[];
   try {
     names = fs.readdirSync(opts.root);
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !rootGiven) return [];
+    throw sysError('open', opts.root, err);
   }
   const views: StateView[] = [];
   for (const id of names.sort()) {

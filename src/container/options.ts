@@ -11,6 +11,8 @@ export interface CreateOptions extends GlobalOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** --pidfd-socket: where a pidfd of the container process is sent */
+  pidfdSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;

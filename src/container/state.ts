@@ -3,16 +3,17 @@ import { checkId } from '../state/paths';
 import type { GlobalOptions } from './options';
 
 /** runtime-spec state plus runc's extra fields (rootfs, created, owner). */
+/** (in runc's order: scripts match `list --format json` output as text) */
 export interface StateView {
   ociVersion: string;
   id: string;
-  status: string;
   pid: number;
+  status: string;
   bundle: string;
   rootfs: string;
   created: string;
-  owner: string;
   annotations?: Record<string, string>;
+  owner: string;
 }
 
 export function viewOf(cdir: ContainerDir, st: StoredState): StateView {
@@ -21,13 +22,13 @@ export function viewOf(cdir: ContainerDir, st: StoredState): StateView {
     ociVersion: st.ociVersion,
     id: st.id,
     // the spec: pid is REQUIRED when created or running; runc reports 0 once stopped
-    status,
     pid: status === 'stopped' ? 0 : st.pid,
+    status,
     bundle: st.bundle,
     rootfs: st.rootfs,
     created: st.created,
-    owner: st.owner,
     annotations: st.annotations,
+    owner: st.owner,
   };
 }
 

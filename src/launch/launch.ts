@@ -3,6 +3,7 @@ import type { LaunchPlan } from '../plan/launch-plan';
 import { TsociError } from '../util/errors';
 import { faultEnv } from '../util/fault';
 import { trace } from '../util/trace';
+import { logDebug } from '../util/log';
 import { SyncChannel } from './sync-channel';
 import { reapOrphanedInits } from './orphans';
 
@@ -56,6 +57,8 @@ export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallb
     const plan = 'build' in request ? request.build() : request;
     await joined;
     trace('joined');
+    // --debug: the steps under the names runc's debug log gives them
+    logDebug(`nsexec container setup: tsoci-init ${stage0} gets the ${plan.mode} plan`);
     channel.send(plan);
     for (;;) {
       const msg = channel.next();
@@ -66,6 +69,7 @@ export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallb
       }
       if (msg.type === 'pid') {
         pid = msg.pid;
+        logDebug(`child process in init(): container process ${pid}`);
         await cb.onPid?.(pid);
       } else if (msg.type === 'hooks') {
         await cb.onHooks?.(pid);
@@ -73,6 +77,7 @@ export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallb
       } else if (msg.type === 'error') {
         throw new TsociError(msg.message, msg.errno !== undefined ? String(msg.errno) : undefined);
       } else if (msg.type === 'ready') {
+        logDebug(plan.mode === 'exec' ? 'setns_init: about to exec' : 'init: closing the pipe to signal completion');
         break;
       }
     }

@@ -196,6 +196,8 @@ export interface LaunchPlan {
   execFifo?: string;
   /** host path of the console socket (terminal: true) */
   consoleSocket?: string;
+  /** tsoci relays the pty itself: no NL -> CR NL on it, set before the process can write (runc's ClearONLCR) */
+  consoleClearOnlcr?: boolean;
   /** fds 3 … 3+preserveFds-1 are passed to the process */
   preserveFds: number;
   /** exec mode: host pid whose namespaces (/proc/<pid>/ns/*) are joined */

@@ -64,7 +64,7 @@ export function planProcess(p: Process | undefined, o: ProcessPlanOptions = {}):
 
   const out: PlannedProcess = {
     args: [...args],
-    env: [...env],
+    env: dedupEnv(env),
     cwd,
     uid,
     gid,
@@ -86,4 +86,21 @@ export function planProcess(p: Process | undefined, o: ProcessPlanOptions = {}):
     out.oomScoreAdj = p.oomScoreAdj;
   }
   return out;
+}
+
+/**
+ * runc's prepareEnv: for a key set more than once the last value wins (at the place of its
+ * last occurrence), and an empty HOME is dropped, so the init sets HOME from the
+ * container's /etc/passwd as it does for an absent one.
+ */
+export function dedupEnv(env: string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = env.length - 1; i >= 0; i--) {
+    const key = env[i].slice(0, env[i].indexOf('='));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (env[i] !== 'HOME=') out.push(env[i]);
+  }
+  return out.reverse();
 }

@@ -7,7 +7,7 @@ import type { Spec } from '../spec/types';
 import type { LaunchPlan } from '../plan/launch-plan';
 import { native } from '../native';
 import { TsociError } from '../util/errors';
-import { logDebug } from '../cli/log';
+import { logDebug } from '../util/log';
 import { compileCached } from './cache';
 import { compileInput, filterFlags, listenerState, seccompEnabled, usesNotify, type SeccompCompileInput, type SeccompLibInfo } from './profile';
 

@@ -34,7 +34,15 @@ const ERRNO_TEXT: Record<string, string> = {
   ELOOP: 'too many levels of symbolic links',
   EROFS: 'read-only file system',
   EAGAIN: 'resource temporarily unavailable',
+  ENOEXEC: 'exec format error',
+  ETXTBSY: 'text file busy',
+  E2BIG: 'argument list too long',
 };
+
+/** The errno's text alone, as Go prints it ("no such file or directory"). */
+export function errnoText(code: string): string {
+  return ERRNO_TEXT[code] ?? code;
+}
 
 export function describeErrno(code: string): string {
   return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;

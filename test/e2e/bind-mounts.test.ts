@@ -165,7 +165,7 @@ describe('bind mount flags: "mount --bind -o" semantics, locked flags in a user 
     const r = flagsOf(host, bind, true);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
-      `tsoci: error mounting "${dir}" to rootfs at "/mnt": ${why}: operation not permitted (EPERM)`,
+      `error mounting "${dir}" to rootfs at "/mnt": ${why}: operation not permitted (EPERM)`,
     ]);
   });
 });

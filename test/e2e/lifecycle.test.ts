@@ -66,6 +66,18 @@ describe('lifecycle: create / start / state / kill / delete', () => {
     expect(fs.existsSync(path.join(TEST_ROOT, id))).toBe(false);
   });
 
+  test("a created container ends on SIGTERM (kill TERM, or sent to its pid), as runc's does", () => {
+    for (const how of ['kill', 'signal']) {
+      const id = uniqueId('termcreated');
+      expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
+      const pid = stateOf(id).pid;
+      if (how === 'kill') expect(tsoci(['kill', id, 'TERM']).status).toBe(0);
+      else process.kill(pid, 'SIGTERM');
+      waitFor(() => stateOf(id).status === 'stopped');
+      expect(tsoci(['delete', id]).status).toBe(0);
+    }
+  });
+
   test('list shows containers in table, json and quiet formats', () => {
     const id = uniqueId('list');
     expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);

@@ -92,6 +92,14 @@ describeIfPodman('podman --runtime tsoci', () => {
     const t = podman(['exec', '-it', 'execme', '/bin/sh', '-c', 'test -t 0 && test -t 1 && echo is-a-tty']);
     expect(t.stderr).toBe('');
     expect(t.stdout).toBe('is-a-tty\r\n');
+    // podman maps tsoci's "exec failed: exec: …" text (status 255, runc's) to the shell's codes
+    const missing = podman(['exec', 'execme', '/bin/no-such-binary']);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain('no such file or directory');
+    expect(podman(['exec', 'execme', 'no-such-command']).status).toBe(127);
+    const denied = podman(['exec', 'execme', '/etc/passwd']);
+    expect(denied.status).toBe(126);
+    expect(denied.stderr).toContain('permission denied');
     expect(podman(['rm', '-f', '-t', '0', 'execme']).status).toBe(0);
   });
 

@@ -169,7 +169,7 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
   ])('a CPU list that cannot be applied (%s): clear error, nothing left, the container still runs', (_w, aff, message) => {
     const before = snapshot(TEST_ROOT);
     const r = tsoci(['exec', '--process', processFile({ args: ['true'], execCPUAffinity: aff }), id]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(255);
     expect(r.stderr).toContain(message);
     expect(settledDiff(before, TEST_ROOT, { mentioning: [id] })).toEqual([]);
     expect(stateOf(id).status).toBe('running');
@@ -184,7 +184,7 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
   test('a missing command: "executable file not found in $PATH" (podman: 127), nothing left', () => {
     const before = snapshot(TEST_ROOT);
     const r = tsoci(['exec', id, 'no-such-command']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(255);
     expect(r.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
     const abs = tsoci(['exec', id, '/bin/no-such-command']);
     expect(abs.stderr).toContain('no such file or directory');
@@ -194,7 +194,7 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
   test('a file that is not executable: "permission denied" (podman: 126), nothing left', () => {
     const before = snapshot(TEST_ROOT);
     const r = tsoci(['exec', id, '/etc/not-executable']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(255);
     expect(r.stderr).toContain('exec: "/etc/not-executable": permission denied');
     const dir = tsoci(['exec', id, '/etc']);
     expect(dir.stderr).toContain('permission denied');
@@ -231,7 +231,7 @@ describe('LSM on a host without AppArmor and SELinux', () => {
       expect(tsoci(['run', '-d', '--bundle', b, id]).status).toBe(0);
       const before = snapshot(TEST_ROOT);
       const r = tsoci(['exec', '--apparmor', 'tsoci-test', id, 'true']);
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(255);
       expect(r.stderr).toContain('AppArmor is not enabled on this system');
       expect(settledDiff(before, TEST_ROOT, { mentioning: [id] })).toEqual([]);
       expect(stateOf(id).status).toBe('running');

@@ -9,6 +9,7 @@ import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci
 import { validateConfig, validateFeatures } from '../../src/spec/validate';
 import { CAPABILITY_NAMES } from '../../src/plan/capabilities';
 import { MOUNT_FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_FLAG_OPTIONS } from '../../src/plan/mount-options';
+import { cgroupHost } from '../../src/cgroups/mode';
 
 // runtime-spec 1.1–1.3 extras: features, spec, annotations, ociVersion, mount extensions,
 // netDevices, memoryPolicy, intelRdt. Real containers, checked from the inside.
@@ -127,6 +128,13 @@ describe('tsoci spec', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('hello from tsoci\nro-root\n');
     expect(r.status).toBe(0);
+  });
+
+  test("a cgroup namespace only on a cgroup v2 host, like runc's spec", () => {
+    expect(tsoci(['spec', '--bundle', dir]).status).toBe(0);
+    const types = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces.map((n: any) => n.type);
+    expect(types.slice(0, 5)).toEqual(['pid', 'network', 'ipc', 'uts', 'mount']);
+    expect(types.includes('cgroup')).toBe(cgroupHost().mode === 'v2');
   });
 
   test('-b and the current directory work too', () => {

@@ -11,7 +11,7 @@ import { runCommandModule } from '../../src/cli/run';
 import { listCommand } from '../../src/cli/list';
 
 // The fast path must mean exactly what yargs (which defines the CLI) means, or decline.
-const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force', 'bundle', 'pid-file',
+const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force', 'bundle', 'pid-file', 'pidfd-socket',
   'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper', 'format', 'quiet'];
 
 function viaYargs(argv: string[]): { name: string; args: Record<string, unknown> } | undefined {
@@ -58,6 +58,7 @@ const TAKEN = [
   ['--root', '/run/containerd/runc/default', '--log', '/b/log.json', '--log-format', 'json', 'create', '--bundle', '/b', '--pid-file', '/b/init.pid', 'c1'],
   ['--log-format=json', '--log', '/ud/oci-log', 'create', '--bundle', '/ud', '--pid-file', '/rd/pidfile', '--console-socket', '/tmp/conmon-term.X', '--preserve-fds', '1', 'c1'],
   ['create', '-b', 'bundle', 'c1'],
+  ['create', '--pidfd-socket', '/run/p.sock', '--bundle', '/b', 'c1'],
   ['create', 'c1', '--bundle=/x', '--no-pivot', '--no-new-keyring'],
   ['run', 'c1'],
   ['run', '-d', '--pid-file', 'p', '-b', '/x', 'c1'],

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { writeErr } from '../util/out';
+import { writeErr } from './out';
 
 export interface LogTarget {
   file?: string;
@@ -33,17 +33,22 @@ export function enableDebug(): void {
   debugEnabled = true;
 }
 
-function writeLogLine(level: string, msg: string): void {
-  if (!target.file) {
-    if (level === 'debug') writeErr(`debug: ${msg}\n`);
-    return;
-  }
+/** runc's (logrus's) line: `time="…" level=debug msg="…"`, or JSON with --log-format json. */
+function formatLine(level: string, msg: string): string {
   const time = new Date().toISOString();
-  const line = target.format === 'json'
+  return target.format === 'json'
     ? JSON.stringify({ level, msg, time })
     : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+}
+
+function writeLogLine(level: string, msg: string): void {
+  if (!target.file) {
+    // errors are on stderr already (as "tsoci: …"); debug lines go there in the log's form
+    if (level === 'debug') writeErr(formatLine(level, msg) + '\n');
+    return;
+  }
   try {
-    fs.appendFileSync(target.file, line + '\n');
+    fs.appendFileSync(target.file, formatLine(level, msg) + '\n');
   } catch {
     /* the log is best effort; the error is on stderr */
   }
