@@ -23,7 +23,7 @@ export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
     .option('debug', { type: 'boolean', describe: 'enable debug logging' })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
     .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto; default auto)' })
-    .option('criu', { type: 'string', hidden: true })
+    .option('criu', { type: 'string', describe: 'path to the criu binary used for checkpoint and restore (default: the set-up cache, then criu on PATH)' })
     // runc's flags include --no-pivot, --no-new-keyring…: they are flags, not negations
     .parserConfiguration({ 'boolean-negation': false }) as unknown as Argv<T & GlobalArgs>;
 }

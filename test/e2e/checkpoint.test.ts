@@ -298,8 +298,9 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
     const f = JSON.parse(tsoci(['features']).stdout);
     expect(f.annotations['dev.tsoci.checkpoint.criu']).toMatch(/^\/\S+ \d+\.\d+(\.\d+)?$/);
     const help = tsoci(['--help']).stdout;
-    expect(help).toMatch(/tsoci checkpoint <id>/);
-    expect(help).toMatch(/tsoci restore <id>/);
+    expect(help).toMatch(/^\s+checkpoint\s+checkpoint a running container/m);
+    expect(help).toMatch(/^\s+restore\s+restore a container from a checkpoint/m);
+    expect(help).toMatch(/^\s+--criu value\s+path to the criu binary/m);
   });
 
   test('restore into a copy of the bundle: the missing bind mount point is made first (like runc)', async () => {
