@@ -29,7 +29,8 @@ describe('the flags come from the yargs definitions', () => {
     expect(byName.root.takesValue).toBe(true);
     expect(byName.debug.takesValue).toBe(false);
     expect(byName['log-format'].takesValue).toBe(true);
-    expect(byName.criu.hidden).toBe(true);
+    expect(byName.criu.takesValue).toBe(true);
+    expect(byName.criu.hidden).toBeFalsy();
   });
 
   test('a command: positionals are not flags; aliases are kept', () => {
