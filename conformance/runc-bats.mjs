@@ -8,8 +8,8 @@
 //   node conformance/runc-bats.mjs --compare A.json B.json
 //
 // DIR is runc's tests/integration (helpers in ../cmd/_bin, images in testdata/). Each file
-// runs as `bats --tap FILE` in its own process group with RUNC=the runtime and TMPDIR=a
-// private directory, under a timeout that kills the whole group; afterwards containers
+// runs as `bats --tap FILE` on a pty of its own (`script`), with RUNC=the runtime and TMPDIR=a
+// private directory, under a timeout that kills all it started; afterwards containers
 // left under the suite's state roots are deleted, mounts under the directory unmounted
 // and the suite's cgroups removed. Exit status: 1 when a test that passes in REF.json
 // (--expect-pass) does not pass here and is not named in the expectations file, else 0;
@@ -120,9 +120,7 @@ export function fileVerdicts(tap, names, timedOut) {
 }
 
 /** The end of a failing test's output (where bats reports the failing command, and the teardown). */
-function excerpt(text, max = 2000) {
-  return text.length <= max ? text : '…' + text.slice(-max);
-}
+const excerpt = (text, max = 2000) => (text.length <= max ? text : '…' + text.slice(-max));
 
 export function counts(tests) {
   const c = { pass: 0, fail: 0, skip: 0 };
@@ -130,14 +128,8 @@ export function counts(tests) {
   return c;
 }
 
-function pad(s, n) {
-  s = String(s);
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-function lpad(s, n) {
-  s = String(s);
-  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
-}
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
 
 /** The table: one row per file (pass, fail, skip, and a note for a timeout or a crash), then the total. */
 export function formatTable(results) {
@@ -261,32 +253,62 @@ function cleanUp(work, runtime) {
   return notes;
 }
 
+/** pgid and session of every process (from /proc/PID/stat, after the comm field). */
+function processes() {
+  const out = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(p), ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** SIGKILL everything `script` (pid) started: its process group, and the session it made for bats on the pty. */
+function killAll(pid) {
+  const ps = processes();
+  const sids = new Set(ps.filter((p) => p.ppid === pid).map((p) => p.pid));
+  for (const p of ps) {
+    if (p.pid === process.pid) continue;
+    if (p.pgid === pid || sids.has(p.sid)) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+const shq = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 function runFile(file, o) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `runc-bats-${file}-`));
   // searchable: containers with a user namespace reach their bundle under it
   fs.chmodSync(work, 0o755);
+  const tmp = path.join(work, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o755 });
+  const tapFile = path.join(work, 'tap');
   const src = path.join(o.suite, `${file}.bats`);
   const names = testNames(fs.readFileSync(src, 'utf8'));
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('bats', ['--tap', src], {
+    // under `script`: a pty as the controlling terminal (runc's CI does the same), since
+    // `runc run` of a config with terminal: true and no --console-socket opens /dev/tty
+    const child = spawn('script', ['-q', '-e', '-c', `exec bats --tap ${shq(src)} >${shq(tapFile)}`, '/dev/null'], {
       cwd: o.suite,
       detached: true, // its own process group: the timeout kills all it started
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         RUNC: o.runtime,
-        TMPDIR: work,
+        TMPDIR: tmp,
         // helpers (recvtty, seccompagent, …) and the `go` that get-images.sh asks for GOARCH
         PATH: `${path.resolve(o.suite, '..', 'cmd', '_bin')}:${process.env.PATH}`,
       },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    let console = '';
+    child.stdout.on('data', (d) => (console += d));
+    child.stderr.on('data', (d) => (console += d));
     const interrupted = (sig) => {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      killAll(child.pid);
       cleanUp(work, o.runtime);
       process.exit(sig === 'SIGINT' ? 130 : 143);
     };
@@ -295,25 +317,25 @@ function runFile(file, o) {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      killAll(child.pid);
     }, o.timeout * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
-      const tap = parseBatsTap(stdout);
+      killAll(child.pid);
+      let text = '';
+      try { text = fs.readFileSync(tapFile, 'utf8'); } catch { /* bats never started */ }
+      const tap = parseBatsTap(text);
       const tests = fileVerdicts(tap, names, timedOut);
       const crashed = !timedOut && tap.tests.length < (tap.planned ?? names.length);
       resolve({ file, seconds: (Date.now() - started) / 1000, exit: code ?? `signal ${signal}`, timedOut, crashed, tests,
-        stderr: crashed || timedOut ? excerpt(stderr) : undefined, cleanup: cleanUp(work, o.runtime) });
+        console: crashed || timedOut ? excerpt(console) : undefined, cleanup: cleanUp(work, o.runtime) });
     });
   });
 }
 
-function readJson(f) {
-  try { return JSON.parse(fs.readFileSync(f, 'utf8')); } catch (e) { usage(`cannot read ${f}: ${e.message}`); }
-}
+const readJson = (f) => { try { return JSON.parse(fs.readFileSync(f, 'utf8')); } catch (e) { usage(`cannot read ${f}: ${e.message}`); } };
 
 function printCompare(o) {
   const [fa, fb] = o.compare;
@@ -334,6 +356,7 @@ async function main() {
   if (o.compare) return printCompare(o);
   if (process.getuid && process.getuid() !== 0) process.stderr.write('warning: runc\'s suite expects to run as root here\n');
   if (spawnSync('bats', ['--version']).status !== 0) usage('bats is not installed (apt-get install bats)');
+  if (spawnSync('script', ['--version']).status !== 0) usage('script is not installed (apt-get install bsdutils)');
   const all = fs.readdirSync(o.suite).filter((f) => f.endsWith('.bats')).map((f) => f.slice(0, -5)).sort();
   if (all.length === 0) usage(`no *.bats files in ${o.suite}`);
   const files = o.only ?? all;
