@@ -295,7 +295,9 @@ function runFile(file, o) {
     const child = spawn('script', ['-q', '-e', '-c', `exec bats --tap ${shq(src)} >${shq(tapFile)}`, '/dev/null'], {
       cwd: o.suite,
       detached: true, // its own process group: the timeout kills all it started
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin a pipe left open: at EOF on its stdin, script types a NUL into the pty, which
+      // the next foreground `runc run` reads (and its output starts with an echoed ^@)
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
         RUNC: o.runtime,
@@ -324,6 +326,7 @@ function runFile(file, o) {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
       killAll(child.pid);
+      child.stdin.destroy();
       let text = '';
       try { text = fs.readFileSync(tapFile, 'utf8'); } catch { /* bats never started */ }
       const tap = parseBatsTap(text);
