@@ -14,7 +14,7 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
   handler: (argv) =>
     runCommand(async () => {
       const { list } = await import('../container/list');
-      const views = list(globalOptions(argv));
+      const views = list(globalOptions(argv), !!argv.root);
       if (argv.quiet) {
         writeOut(views.map((v) => v.id + '\n').join(''));
       } else if (argv.format === 'json') {

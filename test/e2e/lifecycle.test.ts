@@ -1,8 +1,10 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, stateOf, tsoci, tsociAsync, uniqueId, TEST_ROOT } from '../helpers/tsoci';
+import { deleteAll, stateOf, tsoci, tsociAsync, uniqueId, TEST_ROOT, TSOCI } from '../helpers/tsoci';
 
 // The OCI lifecycle through the real CLI, real namespaces, real processes.
 describe('lifecycle: create / start / state / kill / delete', () => {
@@ -75,6 +77,25 @@ describe('lifecycle: create / start / state / kill / delete', () => {
     const table = tsoci(['list']).stdout;
     expect(table.split('\n')[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
     expect(table).toMatch(new RegExp(`${id}\\s+\\d+\\s+created`));
+  });
+
+  test('list with a --root that does not exist fails (runc >= 1.2); the default root missing is an empty list', () => {
+    const missing = path.join(TEST_ROOT, uniqueId('no-such-root'));
+    const r = tsoci(['list'], { root: missing });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toMatch(new RegExp(`open ${missing}: no such file or directory`));
+    expect(fs.existsSync(missing)).toBe(false);
+    // no --root: the default root (here under an XDG_RUNTIME_DIR that has no tsoci dir yet) is not an error
+    const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-list-xdg-'));
+    fs.chmodSync(xdg, 0o777);
+    try {
+      const u = spawnSync(TSOCI, ['list', '-q'], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: xdg }, uid: 65534, gid: 65534 });
+      expect(u.stderr).toBe('');
+      expect(u.status).toBe(0);
+    } finally {
+      fs.rmSync(xdg, { recursive: true, force: true });
+    }
   });
 
   test('state says stopped when the init was killed between create and start, and delete cleans up', () => {
