@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsociError, sysError } from '../util/errors';
+import { memoryPolicyProblem } from '../plan/mempolicy';
 import { checkOciVersion, checkSpecSemantics } from './semantic';
 import type { Process, Spec } from './types';
 import { validateConfig, validateProcess } from './validate';
@@ -34,6 +35,9 @@ export function parseSpec(text: string, name = CONFIG_FILE): Spec {
     const unsupported = checkOciVersion(version);
     if (unsupported) throw new TsociError(unsupported);
   }
+  // runc's words where clients and its tests read them (a schema message would come first)
+  const mpol = memoryPolicyProblem((obj as { linux?: { memoryPolicy?: unknown } } | null)?.linux?.memoryPolicy);
+  if (mpol) throw new TsociError(mpol);
   const violations = validateConfig(obj);
   if (violations.length > 0) throw new TsociError(`invalid ${name}: ${violations.join('; ')}`);
   const spec = obj as Spec;
