@@ -1,10 +1,15 @@
+import { cgroupHost } from '../cgroups/mode';
 import type { Spec } from '../spec/types';
 
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
-/** The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. */
-export function defaultSpec(): Spec {
-  return {
+/**
+ * The config.json `tsoci spec` writes: runc's default, at runtime-spec 1.3.0. Like runc, a
+ * cgroup namespace only on a cgroup v2 (unified) host: on v1/hybrid hosts runc's spec has
+ * none, and tools and runc's tests read the host's cgroup paths from inside.
+ */
+export function defaultSpec(unified: boolean = cgroupHost().mode === 'v2'): Spec {
+  const spec: Spec = {
     ociVersion: '1.3.0',
     process: {
       terminal: true,
@@ -29,7 +34,7 @@ export function defaultSpec(): Spec {
     ],
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(unified ? [{ type: 'cgroup' as const }] : [])],
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
@@ -37,6 +42,7 @@ export function defaultSpec(): Spec {
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   } as Spec;
+  return spec;
 }
 
 /** runc's rootless changes: a user namespace mapping the caller, no cgroup mount or resources, /sys bound. */
