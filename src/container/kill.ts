@@ -10,6 +10,8 @@ export function kill(opts: GlobalOptions & { id: string; signal: number; all?: b
   const { cdir, state } = openContainer(opts.root, opts.id);
   const status = liveStatus(cdir, state);
   if (status !== 'created' && status !== 'running' && status !== 'paused') {
+    // runc >= 1.2: --all (obsolete) on a stopped container is not an error
+    if (opts.all) return;
     throw new TsociError('container not running');
   }
   if (opts.all && state.cgroupPaths) {

@@ -17,12 +17,13 @@ export interface StateView {
 
 export function viewOf(cdir: ContainerDir, st: StoredState): StateView {
   const status = liveStatus(cdir, st);
+  // runc's key order (ociVersion, id, pid, status, ...): its list.bats matches the JSON text
   return {
     ociVersion: st.ociVersion,
     id: st.id,
     // the spec: pid is REQUIRED when created or running; runc reports 0 once stopped
-    status,
     pid: status === 'stopped' ? 0 : st.pid,
+    status,
     bundle: st.bundle,
     rootfs: st.rootfs,
     created: st.created,

@@ -73,10 +73,24 @@ describe('lifecycle: create / start / state / kill / delete', () => {
     expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
     const json = JSON.parse(tsoci(['list', '--format', 'json']).stdout);
     expect(json.find((c: any) => c.id === id)).toMatchObject({ status: 'created', bundle });
+    // runc's key order (runc's list.bats matches the JSON text)
+    expect(Object.keys(json.find((c: any) => c.id === id)).slice(0, 4)).toEqual(['ociVersion', 'id', 'pid', 'status']);
     expect(tsoci(['list', '-q']).stdout.split('\n')).toContain(id);
     const table = tsoci(['list']).stdout;
     expect(table.split('\n')[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
     expect(table).toMatch(new RegExp(`${id}\\s+\\d+\\s+created`));
+  });
+
+  test('kill of a stopped container: "container not running", but with --all (obsolete) no error, as runc >= 1.2', () => {
+    const id = uniqueId('killall');
+    expect(tsoci(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    expect(tsoci(['kill', id, 'KILL']).status).toBe(0);
+    waitFor(() => stateOf(id).status === 'stopped');
+    const r = tsoci(['kill', id, '0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('container not running');
+    expect(tsoci(['kill', '--all', id, '0'])).toMatchObject({ status: 0, stderr: '' });
+    expect(tsoci(['delete', id]).status).toBe(0);
   });
 
   test('list with a --root that does not exist fails (runc >= 1.2); the default root missing is an empty list', () => {
