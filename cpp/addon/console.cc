@@ -10,6 +10,7 @@
 //        cfmakeraw(3), like runc's SetRaw: unlike libuv's raw mode it also clears
 //        OPOST, so the container's "\r\n" is not turned into "\r\r\n"
 //   ttyRestore(fd, saved)           -> 0 | errno
+//   ttyClearOnlcr(fd)               -> 0 | errno (clears ONLCR, like runc's ClearONLCR)
 //
 // Waiting is bounded by timeoutMs: tsoci calls consoleRecvFd only once the init has
 // reported "ready", i.e. after the master was sent, so it does not block in practice.
@@ -155,6 +156,16 @@ Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
   return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
 }
 
+// runc's console.ClearONLCR on the master it relays: the container's "\n" stays "\n" (not
+// "\r\n") in what run/exec print; tcsetattr on a master sets the pty's line discipline.
+Napi::Value TtyClearOnlcr(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return Napi::Number::New(info.Env(), errno);
+  t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  return Napi::Number::New(info.Env(), tcsetattr(fd, TCSANOW, &t) < 0 ? errno : 0);
+}
+
 Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
@@ -173,6 +184,7 @@ void RegisterConsole(Napi::Env env, Napi::Object exports) {
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore));
+  exports.Set("ttyClearOnlcr", Napi::Function::New(env, TtyClearOnlcr));
 }
 
 }  // namespace tsoci

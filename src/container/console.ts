@@ -25,6 +25,7 @@ export interface ConsoleAddon {
   setWinsize(fd: number, rows: number, cols: number): number;
   getWinsize(fd: number): { rows: number; cols: number } | ErrnoResult;
   ttyMakeRaw(fd: number): Buffer | ErrnoResult;
+  ttyClearOnlcr(fd: number): number;
   ttyRestore(fd: number, saved: Buffer): number;
 }
 
@@ -120,6 +121,8 @@ export class ConsoleRelay {
   private readonly ignoreError = () => undefined;
 
   constructor(private readonly masterFd: number) {
+    // like runc: the container's "\n" reaches our stdout as "\n", not "\r\n" (best effort)
+    consoleAddon().ttyClearOnlcr(masterFd);
     this.master = new (tty().ReadStream)(masterFd);
     this.closed = new Promise((resolve) => {
       // EIO once every slave fd is closed: the container side is gone
