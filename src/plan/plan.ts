@@ -70,14 +70,16 @@ function rootfsPropagation(spec: Spec, opts: PlanOptions, ownMountNs: boolean): 
   return flag;
 }
 
+/** Cleaned paths, each once: a path listed twice is masked (or made read-only) once, as runc does. */
 function cleanPathList(list: readonly string[] | undefined, field: string): string[] {
-  return (list ?? []).map((p, i) => {
+  const cleaned = (list ?? []).map((p, i) => {
     if (typeof p !== 'string' || !p.startsWith('/')) {
       throw new TsociError(`${field}[${i}]: must be an absolute path (got ${JSON.stringify(p)})`);
     }
     if (p.includes('\0')) throw new TsociError(`${field}[${i}]: contains a null byte`);
     return cleanContainerPath(p);
   });
+  return [...new Set(cleaned)];
 }
 
 /** Plan a new container (create mode), or an exec when opts.mode is 'exec' (see planExec). */

@@ -527,6 +527,13 @@ describe('planLaunch: rootfs and options', () => {
     const p = plan(spec);
     expect(p.maskedPaths).toEqual(['/proc/kcore', '/sys/firmware']);
     expect(p.readonlyPaths).toEqual(['/proc/sys']);
+    // listed twice (also after cleaning): one mount, as runc (mask.bats "duplicate paths")
+    spec.linux!.maskedPaths = ['/testdir', '/proc/kcore', '/testdir', '/testdir/'];
+    spec.linux!.readonlyPaths = ['/proc/sys', '/proc/sys'];
+    expect(plan(spec).maskedPaths).toEqual(['/testdir', '/proc/kcore']);
+    expect(plan(spec).readonlyPaths).toEqual(['/proc/sys']);
+    spec.linux!.maskedPaths = ['/proc/kcore/', '/sys/../sys/firmware'];
+    spec.linux!.readonlyPaths = ['/proc/sys'];
     spec.linux!.namespaces = [];
     expect(() => plan(spec)).toThrow(/without a private MNT namespace/);
     spec.linux!.namespaces = [{ type: 'mount' }];
