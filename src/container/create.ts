@@ -23,6 +23,8 @@ import type { CreateOptions } from './options';
 import { addListenEnv, listenFdCount } from './listen-fds';
 import { prepareSeccomp } from '../seccomp';
 import { trace } from '../util/trace';
+import { writeErr } from '../util/out';
+import { ambientCapabilityWarnings } from '../plan/ambient';
 
 export interface Created {
   cdir: ContainerDir;
@@ -43,6 +45,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   if (!spec.process) throw new TsociError('invalid config.json: process: must be set to create a container');
   checkNetDevices(spec);
   checkIntelRdt(spec);
+  for (const w of ambientCapabilityWarnings(spec.process)) writeErr(`warning: ${w}\n`);
   const cdir = new ContainerDir(opts.root, opts.id);
   cdir.claim();
   const state: StoredState = {
