@@ -621,6 +621,15 @@ describe('exec mode', () => {
     expect(planExec(spec, execProcess, opts)).toEqual(planLaunch(spec, { ...opts, process: execProcess }));
   });
 
+  test('the container\'s memory policy applies to an exec too (runc; memorypolicy.bats)', () => {
+    const spec = minimalSpec();
+    spec.linux!.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0', flags: ['MPOL_F_RELATIVE_NODES'] };
+    const p = planExec(spec, execProcess, createOpts({ mode: 'exec', execTargetPid: 5 }));
+    expect(p.memoryPolicy).toEqual({ mode: 1, nodes: '0', flags: 1 << 14 });
+    delete spec.linux!.memoryPolicy;
+    expect(planExec(spec, execProcess, createOpts({ mode: 'exec', execTargetPid: 5 })).memoryPolicy).toBeUndefined();
+  });
+
   test('only the namespaces the container has', () => {
     const spec = minimalSpec();
     const p = planExec(spec, execProcess, createOpts({ mode: 'exec', execTargetPid: 5 }));
