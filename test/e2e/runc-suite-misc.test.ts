@@ -37,3 +37,20 @@ test('an ambient capability that cannot be raised: a warning, the others are rai
     removeBundle(bundle);
   }
 });
+
+// runc's memorypolicy.bats "run and exec memory policy prefer relative"
+test('an exec\'d process gets the container\'s memory policy', () => {
+  const spec = testSpec(['sleep', '600']);
+  spec.linux.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0', flags: ['MPOL_F_RELATIVE_NODES'] };
+  const bundle = makeBundle(spec);
+  const id = uniqueId('mpexec');
+  try {
+    expect(tsoci(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const r = tsoci(['exec', id, 'sh', '-c', 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('prefer=relative:0\n');
+  } finally {
+    tsoci(['delete', '--force', id]);
+    removeBundle(bundle);
+  }
+});
