@@ -29,6 +29,7 @@ void parse_extras(const nlohmann::json& plan, ProcessExtras& out) {
     a.runtime = s.value("runtime", uint64_t(0));
     a.deadline = s.value("deadline", uint64_t(0));
     a.period = s.value("period", uint64_t(0));
+    a.cpusetCpus = s.value("cpusetCpus", false);
     out.scheduler = a;
   }
   if (has(p, "ioPriority")) {

@@ -15,6 +15,7 @@ struct SchedAttr {
   uint32_t priority = 0;
   uint64_t flags = 0;  // SCHED_FLAG_*
   uint64_t runtime = 0, deadline = 0, period = 0;
+  bool cpusetCpus = false;  // linux.resources.cpu.cpus is set (EPERM then has a known cause)
 };
 
 struct IoPriority {

@@ -130,8 +130,12 @@ void apply_scheduling(const Plan& plan) {
     const SchedAttr& s = *x.scheduler;
     KernelSchedAttr a = {sizeof(KernelSchedAttr), s.policy, s.flags, s.nice, s.priority,
                          s.runtime, s.deadline, s.period};
-    if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+    if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) {
+      // runc's words: the kernel refuses SCHED_DEADLINE in a cpuset that is not a root domain
+      if (errno == EPERM && s.cpusetCpus)
+        fail("scheduler", "", errno, "process scheduler can't be used together with AllowedCPUs");
       fail("scheduler", "", errno, "error setting scheduler (policy " + std::to_string(s.policy) + ")");
+    }
   }
   if (x.ioPriority) {
     int prio = (x.ioPriority->ioClass << IOPRIO_CLASS_SHIFT) | x.ioPriority->level;

@@ -114,7 +114,8 @@ void seccomp_connect_listener(const Plan& plan) {
   int rc;
   do rc = connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
   while (rc < 0 && errno == EINTR);
-  if (rc < 0) fail("seccomp", path, errno, "connect to the seccomp listener " + path);
+  // runc's words (seccomp-notify.bats reads them)
+  if (rc < 0) fail("seccomp", path, errno, "failed to connect with seccomp agent specified in the seccomp profile: " + path);
   // out of the range the container's fds take (0 .. 3+preserveFds-1)
   int fd = fcntl(s.get(), F_DUPFD_CLOEXEC, 3 + plan.preserveFds);
   if (fd < 0) fail("seccomp", path, errno, "move the seccomp listener fd");

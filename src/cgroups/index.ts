@@ -12,7 +12,7 @@ import { TsociError } from '../util/errors';
 import { CgroupHost, cgroupHost } from './mode';
 import { CgroupPaths, cgroupfsPaths } from './paths';
 import { createSystemd, startSystemdScope } from './systemd';
-import { joinCgroupsInBackground } from './manage';
+import { cgroupPids, isFrozen, joinCgroupsInBackground } from './manage';
 import { createV1 } from './v1';
 import { createV2 } from './v2';
 import { limitsAsked } from './rootless';
@@ -48,14 +48,27 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
   const opts = { rootless: req.rootless, explicitPath: !!req.cgroupsPath };
   switch (host.mode) {
     case 'v2':
-      return createV2(host, cgroupfsPaths(host, req.cgroupsPath, req.id), req.resources, opts);
     case 'v1':
-    case 'hybrid':
-      return createV1(host, cgroupfsPaths(host, req.cgroupsPath, req.id), req.resources, opts);
+    case 'hybrid': {
+      const paths = cgroupfsPaths(host, req.cgroupsPath, req.id);
+      refuseBusyCgroup(paths);
+      return host.mode === 'v2' ? createV2(host, paths, req.resources, opts) : createV1(host, paths, req.resources, opts);
+    }
     default:
       if (req.rootless && limitsAsked(req.resources).length === 0) return {};
       throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
   }
+}
+
+/**
+ * runc (≥ 1.2) refuses a cgroup that already holds processes (another container's, or a
+ * shell's: its limits and kill/delete would act on them too) and one that is frozen (the
+ * container's init would hang in it); before anything is made, so nothing is left behind.
+ */
+function refuseBusyCgroup(paths: CgroupPaths): void {
+  const pids = cgroupPids(paths);
+  if (pids.length) throw new TsociError(`container's cgroup is not empty: ${pids.length} process(es) found`);
+  if (isFrozen(paths)) throw new TsociError("container's cgroup unexpectedly frozen");
 }
 
 /**

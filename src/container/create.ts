@@ -23,6 +23,8 @@ import { checkPassedFds } from '../fds/caller-fds';
 import { prepareSeccomp } from '../seccomp';
 import { trace } from '../util/trace';
 import { checkRootlessEuidConfig } from '../rootless/validate';
+import { writeErr } from '../util/out';
+import { ambientCapabilityWarnings } from '../plan/ambient';
 
 export interface Created {
   cdir: ContainerDir;
@@ -44,6 +46,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   checkNetDevices(spec);
   checkIntelRdt(spec);
   checkRootlessEuidConfig(spec, process.geteuid?.() ?? 0);
+  for (const w of ambientCapabilityWarnings(spec.process)) writeErr(`warning: ${w}\n`);
   const listenFds = listenFdCount();
   checkPassedFds(listenFds, opts.preserveFds ?? 0);
   const container = claimContainer(opts.root, opts.id, bundle, spec);

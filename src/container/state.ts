@@ -18,6 +18,7 @@ export interface StateView {
 
 export function viewOf(cdir: ContainerDir, st: StoredState): StateView {
   const status = liveStatus(cdir, st);
+  // runc's key order (ociVersion, id, pid, status, ...): its list.bats matches the JSON text
   return {
     ociVersion: st.ociVersion,
     id: st.id,

@@ -10,6 +10,8 @@ import { applyMountLabel, planProcessLsm } from './lsm';
 
 export function addProcessExtras(plan: LaunchPlan, p: Process, spec: Spec, opts: PlanOptions): void {
   planProcessScheduling(p, plan.process, plan.mode);
+  // SCHED_DEADLINE is refused (EPERM) in a cpuset that is not a root domain: runc says why
+  if (plan.process.scheduler && spec.linux?.resources?.cpu?.cpus) plan.process.scheduler.cpusetCpus = true;
   planProcessLsm(p, plan.process, opts);
   if (spec.linux?.personality) plan.personality = planPersonality(spec.linux.personality);
   if (plan.mode === 'create') applyMountLabel(plan.mounts, spec.linux?.mountLabel, opts);

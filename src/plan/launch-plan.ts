@@ -138,7 +138,9 @@ export interface PlannedProcess {
   /** absent: leave unchanged */
   oomScoreAdj?: number;
   /** sched_setattr(2) for the process (issue 3); policy is SCHED_* number, flags SCHED_FLAG_* */
-  scheduler?: { policy: number; nice: number; priority: number; flags: number; runtime: number; deadline: number; period: number };
+  scheduler?: { policy: number; nice: number; priority: number; flags: number; runtime: number; deadline: number; period: number;
+    /** linux.resources.cpu.cpus is set: EPERM from sched_setattr is reported as runc does */
+    cpusetCpus?: boolean };
   /** ioprio_set(2): IOPRIO_CLASS_* number and level */
   ioPriority?: { class: number; priority: number };
   /** CPU lists like "0-3,7": initial applied before the runtime's work in the container, final just before execve */

@@ -41,22 +41,49 @@ export function parseNodeList(nodes: string, field: string): string {
   return parts.join(',');
 }
 
+/** How many nodes a canonical node list names ("0-7" → 8). */
+function nodeCount(nodes: string): number {
+  let n = 0;
+  for (const p of nodes ? nodes.split(',') : []) {
+    const [lo, hi = lo] = p.split('-').map(Number);
+    n += hi - lo + 1;
+  }
+  return n;
+}
+
+/**
+ * The policy's first problem, in runc's words ("invalid memory policy mode ..."): runc has
+ * no schema, and clients and runc's tests read these. parseSpec asks before the schema
+ * check, whose generic enum/required messages would otherwise come first.
+ */
+export function memoryPolicyProblem(mp: unknown): string | undefined {
+  if (mp === undefined || mp === null || typeof mp !== 'object') return undefined;
+  const { mode, nodes, flags } = mp as { mode?: unknown; nodes?: unknown; flags?: unknown };
+  if (typeof mode !== 'string' || MPOL_MODES[mode] === undefined) return `invalid memory policy mode ${JSON.stringify(mode ?? '')}`;
+  let list = '';
+  try {
+    list = parseNodeList(typeof nodes === 'string' ? nodes : '', 'nodes');
+  } catch (err) {
+    return `invalid memory policy nodes ${JSON.stringify(nodes)}: ${(err as Error).message.replace(/^nodes: /, '')}`;
+  }
+  for (const flag of Array.isArray(flags) ? flags : []) {
+    if (typeof flag !== 'string' || MPOL_FLAGS[flag] === undefined) return `invalid memory policy flag ${JSON.stringify(flag)}`;
+  }
+  const count = nodeCount(list);
+  if (NO_NODES.has(mode) && count !== 0) return `memory policy mode requires 0 nodes but got ${count}`;
+  if (NEED_NODES.has(mode) && count === 0) return 'memory policy mode requires at least one node but got 0';
+  return undefined;
+}
+
 export function planMemoryPolicy(mp: LinuxMemoryPolicy | undefined): LaunchPlan['memoryPolicy'] {
   if (!mp) return undefined;
+  const problem = memoryPolicyProblem(mp);
+  if (problem) throw new TsociError(problem);
   const f = 'linux.memoryPolicy';
-  const mode = MPOL_MODES[mp.mode];
-  if (mode === undefined) throw new TsociError(`${f}.mode: unknown mode ${JSON.stringify(mp.mode)}`);
-  const nodes = parseNodeList(mp.nodes ?? '', `${f}.nodes`);
-  if (NO_NODES.has(mp.mode) && nodes !== '') throw new TsociError(`${f}.nodes: ${mp.mode} takes no nodes (got ${JSON.stringify(mp.nodes)})`);
-  if (NEED_NODES.has(mp.mode) && nodes === '') throw new TsociError(`${f}.nodes: ${mp.mode} needs at least one node`);
   let flags = 0;
-  for (const [i, name] of (mp.flags ?? []).entries()) {
-    const bit = MPOL_FLAGS[name];
-    if (bit === undefined) throw new TsociError(`${f}.flags[${i}]: unknown flag ${JSON.stringify(name)}`);
-    flags |= bit;
-  }
+  for (const name of mp.flags ?? []) flags |= MPOL_FLAGS[name];
   if ((flags & MPOL_FLAGS.MPOL_F_STATIC_NODES) && (flags & MPOL_FLAGS.MPOL_F_RELATIVE_NODES)) {
     throw new TsociError(`${f}.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other`);
   }
-  return { mode, nodes, flags };
+  return { mode: MPOL_MODES[mp.mode], nodes: parseNodeList(mp.nodes ?? '', `${f}.nodes`), flags };
 }

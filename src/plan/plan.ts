@@ -172,6 +172,9 @@ export function planExec(spec: Spec, process: Process | undefined, opts: PlanOpt
     pauseForHooks: false,
   };
   if (opts.consoleSocket !== undefined) plan.consoleSocket = opts.consoleSocket;
+  // like runc: an exec'd process gets the container's memory policy too (memorypolicy.bats)
+  const memoryPolicy = planMemoryPolicy(spec.linux?.memoryPolicy);
+  if (memoryPolicy) plan.memoryPolicy = memoryPolicy;
   addProcessExtras(plan, process as Process, spec, opts);
   return plan;
 }

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsociError, sysError } from '../util/errors';
+import { memoryPolicyProblem } from '../plan/mempolicy';
 import { checkOciVersion, checkSpecSemantics } from './semantic';
 import type { Process, Spec } from './types';
 import { validateConfig, validateProcess } from './validate';
@@ -27,13 +28,16 @@ export function loadSpec(bundleDir: string): Spec {
 
 /** Validate and check the text of a config.json; `name` is how errors refer to it. */
 export function parseSpec(text: string, name = CONFIG_FILE): Spec {
-  const obj = parseJson(text, name);
+  const obj = withoutNulls(parseJson(text, name));
   // a version tsoci does not know would mostly produce confusing schema errors: say so first
   const version = (obj as { ociVersion?: unknown } | null)?.ociVersion;
   if (typeof version === 'string') {
     const unsupported = checkOciVersion(version);
     if (unsupported) throw new TsociError(unsupported);
   }
+  // runc's words where clients and its tests read them (a schema message would come first)
+  const mpol = memoryPolicyProblem((obj as { linux?: { memoryPolicy?: unknown } } | null)?.linux?.memoryPolicy);
+  if (mpol) throw new TsociError(mpol);
   const violations = validateConfig(obj);
   if (violations.length > 0) throw new TsociError(`invalid ${name}: ${violations.join('; ')}`);
   const spec = obj as Spec;
@@ -44,12 +48,24 @@ export function parseSpec(text: string, name = CONFIG_FILE): Spec {
 
 /** Read and validate the process.json of `exec --process <path>`. */
 export function loadProcess(path: string): Process {
-  const obj = parseJson(readText(path), `process ${path}`);
+  const obj = withoutNulls(parseJson(readText(path), `process ${path}`));
   const violations = validateProcess(obj);
   if (violations.length > 0) throw new TsociError(`invalid process ${path}: ${violations.join('; ')}`);
   const proc = obj as Process;
   if (!proc.cwd.startsWith('/')) throw new TsociError(`invalid process ${path}: cwd "${proc.cwd}" must be an absolute path`);
   return proc;
+}
+
+/**
+ * A member whose value is null is taken as absent, as runc (Go) reads it: `"timeOffsets":
+ * null` means no offsets (runc's timens.bats). Array elements are left as they are.
+ */
+export function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+  return out;
 }
 
 function readText(path: string): string {

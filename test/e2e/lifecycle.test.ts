@@ -1,8 +1,10 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, stateOf, tsoci, tsociAsync, uniqueId, TEST_ROOT } from '../helpers/tsoci';
+import { deleteAll, stateOf, tsoci, tsociAsync, uniqueId, TEST_ROOT, TSOCI } from '../helpers/tsoci';
 
 // The OCI lifecycle through the real CLI, real namespaces, real processes.
 describe('lifecycle: create / start / state / kill / delete', () => {
@@ -83,10 +85,43 @@ describe('lifecycle: create / start / state / kill / delete', () => {
     expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
     const json = JSON.parse(tsoci(['list', '--format', 'json']).stdout);
     expect(json.find((c: any) => c.id === id)).toMatchObject({ status: 'created', bundle });
+    // runc's key order (runc's list.bats matches the JSON text)
+    expect(Object.keys(json.find((c: any) => c.id === id)).slice(0, 4)).toEqual(['ociVersion', 'id', 'pid', 'status']);
     expect(tsoci(['list', '-q']).stdout.split('\n')).toContain(id);
     const table = tsoci(['list']).stdout;
     expect(table.split('\n')[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
     expect(table).toMatch(new RegExp(`${id}\\s+\\d+\\s+created`));
+  });
+
+  test('kill of a stopped container: "container not running", but with --all (obsolete) no error, as runc >= 1.2', () => {
+    const id = uniqueId('killall');
+    expect(tsoci(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    expect(tsoci(['kill', id, 'KILL']).status).toBe(0);
+    waitFor(() => stateOf(id).status === 'stopped');
+    const r = tsoci(['kill', id, '0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('container not running');
+    expect(tsoci(['kill', '--all', id, '0'])).toMatchObject({ status: 0, stderr: '' });
+    expect(tsoci(['delete', id]).status).toBe(0);
+  });
+
+  test('list with a --root that does not exist fails (runc >= 1.2); the default root missing is an empty list', () => {
+    const missing = path.join(TEST_ROOT, uniqueId('no-such-root'));
+    const r = tsoci(['list'], { root: missing });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toMatch(new RegExp(`open ${missing}: no such file or directory`));
+    expect(fs.existsSync(missing)).toBe(false);
+    // no --root: the default root (here under an XDG_RUNTIME_DIR that has no tsoci dir yet) is not an error
+    const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-list-xdg-'));
+    fs.chmodSync(xdg, 0o777);
+    try {
+      const u = spawnSync(TSOCI, ['list', '-q'], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: xdg }, uid: 65534, gid: 65534 });
+      expect(u.stderr).toBe('');
+      expect(u.status).toBe(0);
+    } finally {
+      fs.rmSync(xdg, { recursive: true, force: true });
+    }
   });
 
   test('state says stopped when the init was killed between create and start, and delete cleans up', () => {

@@ -85,6 +85,13 @@ describe('scheduler, I/O priority, personality (create)', () => {
       /error setting scheduler \(policy 6\): invalid argument \(EINVAL\)/);
   });
 
+  test('SCHED_DEADLINE with cpu.cpus set: the kernel says EPERM, reported in runc\'s words (scheduler.bats "scheduler vs cpus")', () => {
+    expectCleanCreateFailure((s) => {
+      s.linux.resources = { ...(s.linux.resources ?? {}), cpu: { cpus: '0' } };
+      s.process.scheduler = { policy: 'SCHED_DEADLINE', nice: 19, runtime: 42000, deadline: 1000000, period: 1000000 };
+    }, "process scheduler can't be used together with AllowedCPUs");
+  });
+
   test('an unknown policy name is refused before anything is created', () => {
     expectCleanCreateFailure((s) => (s.process.scheduler = { policy: 'SCHED_NOPE' }), /scheduler\/policy|unknown scheduler policy/);
   });

@@ -276,7 +276,7 @@ describe('failures leave nothing behind', () => {
     const missing = path.join(os.tmpdir(), `tsoci-no-listener-${process.pid}.sock`);
     const r = run(allowAllBut([{ names: MKDIR, action: 'SCMP_ACT_NOTIFY' }], { listenerPath: missing }), ['true']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`connect to the seccomp listener ${missing}`);
+    expect(r.stderr).toContain(`failed to connect with seccomp agent specified in the seccomp profile: ${missing}`);
     expectNothingLeft(r.id);
   });
 });

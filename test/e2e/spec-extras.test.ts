@@ -493,8 +493,8 @@ describe('linux.memoryPolicy (set_mempolicy before execve; this host has NUMA no
 
   test.each([
     ['a node the host lacks (kernel EINVAL)', { mode: 'MPOL_BIND', nodes: '7' }, 'set_mempolicy(mode 2, nodes "7", flags 0): invalid argument'],
-    ['MPOL_BIND without nodes', { mode: 'MPOL_BIND' }, 'linux.memoryPolicy.nodes: MPOL_BIND needs at least one node'],
-    ['MPOL_DEFAULT with nodes', { mode: 'MPOL_DEFAULT', nodes: '0' }, 'MPOL_DEFAULT takes no nodes'],
+    ['MPOL_BIND without nodes', { mode: 'MPOL_BIND' }, 'memory policy mode requires at least one node but got 0'],
+    ['MPOL_DEFAULT with nodes', { mode: 'MPOL_DEFAULT', nodes: '0' }, 'memory policy mode requires 0 nodes but got 1'],
     ['a bad node list', { mode: 'MPOL_BIND', nodes: '0-x' }, 'invalid node list'],
     ['static and relative together', { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_RELATIVE_NODES'] }, 'exclude each other'],
   ])('%s: create fails, nothing is left', (_n, mp, message) => {

@@ -528,6 +528,13 @@ describe('planLaunch: rootfs and options', () => {
     const p = plan(spec);
     expect(p.maskedPaths).toEqual(['/proc/kcore', '/sys/firmware']);
     expect(p.readonlyPaths).toEqual(['/proc/sys']);
+    // listed twice (also after cleaning): one mount, as runc (mask.bats "duplicate paths")
+    spec.linux!.maskedPaths = ['/testdir', '/proc/kcore', '/testdir', '/testdir/'];
+    spec.linux!.readonlyPaths = ['/proc/sys', '/proc/sys'];
+    expect(plan(spec).maskedPaths).toEqual(['/testdir', '/proc/kcore']);
+    expect(plan(spec).readonlyPaths).toEqual(['/proc/sys']);
+    spec.linux!.maskedPaths = ['/proc/kcore/', '/sys/../sys/firmware'];
+    spec.linux!.readonlyPaths = ['/proc/sys'];
     spec.linux!.namespaces = [];
     expect(() => plan(spec)).toThrow(/without a private MNT namespace/);
     spec.linux!.namespaces = [{ type: 'mount' }];
@@ -613,6 +620,15 @@ describe('exec mode', () => {
     const spec = runcDefaultSpec();
     const opts = createOpts({ mode: 'exec', execTargetPid: 77, execFifo: undefined });
     expect(planExec(spec, execProcess, opts)).toEqual(planLaunch(spec, { ...opts, process: execProcess }));
+  });
+
+  test('the container\'s memory policy applies to an exec too (runc; memorypolicy.bats)', () => {
+    const spec = minimalSpec();
+    spec.linux!.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0', flags: ['MPOL_F_RELATIVE_NODES'] };
+    const p = planExec(spec, execProcess, createOpts({ mode: 'exec', execTargetPid: 5 }));
+    expect(p.memoryPolicy).toEqual({ mode: 1, nodes: '0', flags: 1 << 14 });
+    delete spec.linux!.memoryPolicy;
+    expect(planExec(spec, execProcess, createOpts({ mode: 'exec', execTargetPid: 5 })).memoryPolicy).toBeUndefined();
   });
 
   test('only the namespaces the container has', () => {

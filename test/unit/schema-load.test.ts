@@ -292,3 +292,19 @@ describe('loadProcess (exec --process)', () => {
     expect(messageOf(() => loadProcess(bad))).toMatch(new RegExp(`^invalid process ${bad}: not valid JSON: `));
   });
 });
+
+// runc (Go) reads a null member as absent: runc's timens.bats sets "timeOffsets": null
+describe('null members are absent', () => {
+  test('a null optional member is accepted and dropped, at any depth; array elements are kept', () => {
+    const config = { ...minimal(), hostname: null, linux: { timeOffsets: null, namespaces: [{ type: 'time', path: null }] } };
+    const spec = parseSpec(JSON.stringify(config));
+    expect(spec.hostname).toBeUndefined();
+    expect('timeOffsets' in spec.linux!).toBe(false);
+    expect(spec.linux!.namespaces).toEqual([{ type: 'time' }]);
+    expect(messageOf(() => parseSpec(JSON.stringify({ ...minimal(), mounts: [null] })))).toMatch(/mounts\/0: must be object/);
+  });
+
+  test('a null required member is still missing', () => {
+    expect(messageOf(() => parseSpec(JSON.stringify({ ...minimal(), root: null })))).toMatch(/must have required property 'root'/);
+  });
+});

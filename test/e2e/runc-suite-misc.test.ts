@@ -1,0 +1,56 @@
+import { makeBundle, removeBundle } from '../helpers/rootfs';
+import { testSpec } from '../helpers/spec';
+import { deleteAll, tsoci, uniqueId } from '../helpers/tsoci';
+
+// Small behaviours runc's integration suite pins down: mask.bats "duplicate paths" (a masked
+// path listed twice is masked once), capabilities.bats (an ambient capability it cannot raise).
+afterEach(() => deleteAll());
+
+test('a masked or read-only path listed twice gets one mount', () => {
+  const spec = testSpec(['sh', '-c', 'grep -c " /proc/meminfo " /proc/self/mountinfo; grep -c " /proc/sys " /proc/self/mountinfo']);
+  spec.linux.maskedPaths = ['/proc/meminfo', '/proc/meminfo', '/proc/meminfo/'];
+  spec.linux.readonlyPaths = ['/proc/sys', '/proc/sys'];
+  const bundle = makeBundle(spec);
+  try {
+    const r = tsoci(['run', '--bundle', bundle, uniqueId('mask')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1\n1\n');
+  } finally {
+    removeBundle(bundle);
+  }
+});
+
+// runc's capabilities.bats "ambient caps not set in inheritable result in a warning"
+test('an ambient capability that cannot be raised: a warning, the others are raised, the container runs', () => {
+  const spec = testSpec(['sh', '-c', 'grep CapAmb /proc/self/status']);
+  spec.process.capabilities = { ...spec.process.capabilities, inheritable: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
+  spec.process.capabilities.permitted = [...new Set([...(spec.process.capabilities.permitted ?? []), 'CAP_KILL'])];
+  spec.process.capabilities.effective = [...new Set([...(spec.process.capabilities.effective ?? []), 'CAP_KILL'])];
+  spec.process.capabilities.bounding = [...new Set([...(spec.process.capabilities.bounding ?? []), 'CAP_KILL'])];
+  const bundle = makeBundle(spec);
+  try {
+    const r = tsoci(['run', '--bundle', bundle, uniqueId('amb')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("warning: can't raise ambient capability CAP_CHOWN: operation not permitted\n");
+    expect(r.stdout).toBe('CapAmb:\t0000000000000020\n');
+  } finally {
+    removeBundle(bundle);
+  }
+});
+
+// runc's memorypolicy.bats "run and exec memory policy prefer relative"
+test('an exec\'d process gets the container\'s memory policy', () => {
+  const spec = testSpec(['sleep', '600']);
+  spec.linux.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0', flags: ['MPOL_F_RELATIVE_NODES'] };
+  const bundle = makeBundle(spec);
+  const id = uniqueId('mpexec');
+  try {
+    expect(tsoci(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const r = tsoci(['exec', id, 'sh', '-c', 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('prefer=relative:0\n');
+  } finally {
+    tsoci(['delete', '--force', id]);
+    removeBundle(bundle);
+  }
+});
