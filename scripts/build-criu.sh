@@ -53,9 +53,13 @@ WORK="$(mktemp -d /tmp/tsoci-criu-build.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 # A private apt configuration that only knows trixie's sources: the host's stays untouched.
 mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/src"
-cat >"$WORK/apt/sources.list" <<EOF
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-EOF
+# The host's own Debian mirror (the URI its bookworm sources use), asked for trixie instead.
+MIRROR="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+  /^$/ {uri=""; suites=""} /^URIs:/ {uri=$2} /^Suites:/ {suites=$0}
+  uri != "" && suites ~ /[ \t]bookworm([ \t]|$)/ {print uri; exit}')"
+[ -n "$MIRROR" ] || MIRROR="$(awk '$1 == "deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
+[ -n "$MIRROR" ] || { log "no Debian mirror found in the host's apt sources"; exit 1; }
+echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main" >"$WORK/apt/sources.list"
 APT_OPTS=(-o "Dir::Etc::SourceList=$WORK/apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
           -o "Dir::State::Lists=$WORK/apt/lists" -o "Dir::Cache=$WORK/apt/cache"
           -o "Dir::State::Status=/var/lib/dpkg/status" -o "Acquire::GzipIndexes=false"
