@@ -46,7 +46,9 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   checkNetDevices(spec);
   checkIntelRdt(spec);
   checkRootlessEuidConfig(spec, process.geteuid?.() ?? 0);
-  for (const w of ambientCapabilityWarnings(spec.process)) writeErr(`warning: ${w}\n`);
+  // said once the container exists (runc's init says it while setting up): a create that
+  // fails keeps its one error line
+  const ambientWarnings = ambientCapabilityWarnings(spec.process);
   const listenFds = listenFdCount();
   checkPassedFds(listenFds, opts.preserveFds ?? 0);
   const container = claimContainer(opts.root, opts.id, bundle, spec);
@@ -105,6 +107,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+    for (const w of ambientWarnings) writeErr(`warning: ${w}\n`);
     trace('created');
     return { cdir, state, spec, launched };
   });

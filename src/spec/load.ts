@@ -60,12 +60,24 @@ export function loadProcess(path: string): Process {
  * A member whose value is null is taken as absent, as runc (Go) reads it: `"timeOffsets":
  * null` means no offsets (runc's timens.bats). Array elements are left as they are.
  */
-export function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutNulls);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
-  return out;
+export function withoutNulls(root: unknown): unknown {
+  // in place and without recursion: a config nested deeper than the JS stack is the
+  // validator's to refuse, not a crash here (the fuzz corpus has one 100000 deep)
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) pending.push(x);
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (o[k] === null) delete o[k];
+      else pending.push(o[k]);
+    }
+  }
+  return root;
 }
 
 function readText(path: string): string {
