@@ -35,3 +35,17 @@ export function unmountUnder(work, notes) {
   if (left.length) notes.push(`still mounted: ${left.join(', ')}`);
   return left;
 }
+
+/**
+ * Walks argv: onOption(name, val, next) for each argument. val() is the option's value
+ * (`--x=v` or the next argument; usage() when there is none), next() the following argument.
+ */
+export function forEachOption(argv, usage, onOption) {
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let v;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
+    onOption(a, () => v ?? argv[++i] ?? usage(`${a} needs a value`), () => argv[++i]);
+  }
+}

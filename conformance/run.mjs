@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import { forceDelete, unmountUnder } from './lib.mjs';
+import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GOARCH = { x64: 'amd64', arm64: 'arm64', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' }[process.arch] ?? process.arch;
@@ -29,12 +29,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { runtime: path.resolve(here, '..', 'bin', 'tsoci'), timeout: 120, expected: path.join(here, 'expected.json'), only: null, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    const val = () => v ?? argv[++i] ?? usage(`${a} needs a value`);
+  forEachOption(argv, usage, (a, val) => {
     switch (a) {
       case '--suite': o.suite = path.resolve(val()); break;
       case '--runtime': o.runtime = val(); break;
@@ -47,7 +42,7 @@ function parseArgs(argv) {
       case '-h': case '--help': usage();
       default: usage(`unknown argument ${a}`);
     }
-  }
+  });
   if (!o.suite) usage('--suite is required');
   if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
   // resolve the runtime to an absolute path (a bare name is looked up in $PATH)

@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import { forceDelete, unmountUnder } from './lib.mjs';
+import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -33,12 +33,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { timeout: 300, only: null, expected: path.join(here, 'runc-bats-expected.json') };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    const val = () => v ?? argv[++i] ?? usage(`${a} needs a value`);
+  forEachOption(argv, usage, (a, val, next) => {
     switch (a) {
       case '--suite': o.suite = path.resolve(val()); break;
       case '--runtime': o.runtime = val(); break;
@@ -47,11 +42,11 @@ function parseArgs(argv) {
       case '--json': o.json = path.resolve(val()); break;
       case '--expect-pass': o.expectPass = path.resolve(val()); break;
       case '--expected': o.expected = path.resolve(val()); break;
-      case '--compare': o.compare = [val(), argv[++i] ?? usage('--compare needs two files')]; break;
+      case '--compare': o.compare = [val(), next() ?? usage('--compare needs two files')]; break;
       case '-h': case '--help': usage();
       default: usage(`unknown argument ${a}`);
     }
-  }
+  });
   if (o.compare) return o;
   if (!o.suite) usage('--suite is required');
   if (!o.runtime) usage('--runtime is required');
