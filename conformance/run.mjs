@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GOARCH = { x64: 'amd64', arm64: 'arm64', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' }[process.arch] ?? process.arch;
@@ -28,12 +29,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { runtime: path.resolve(here, '..', 'bin', 'tsoci'), timeout: 120, expected: path.join(here, 'expected.json'), only: null, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    const val = () => v ?? argv[++i] ?? usage(`${a} needs a value`);
+  forEachOption(argv, usage, (a, val) => {
     switch (a) {
       case '--suite': o.suite = path.resolve(val()); break;
       case '--runtime': o.runtime = val(); break;
@@ -46,7 +42,7 @@ function parseArgs(argv) {
       case '-h': case '--help': usage();
       default: usage(`unknown argument ${a}`);
     }
-  }
+  });
   if (!o.suite) usage('--suite is required');
   if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
   // resolve the runtime to an absolute path (a bare name is looked up in $PATH)
@@ -134,36 +130,14 @@ export function verdictOf(tap, code, timedOut) {
   return 'pass';
 }
 
-function mountsUnder(dir) {
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((mp) => mp && (mp === dir || mp.startsWith(prefix)))
-    .map((mp) => mp.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
-}
-
 /** What a program left behind: containers under its private root, mounts under its work dir, then the dir itself. */
 function cleanUp(work, runtime, root, keep) {
   const notes = [];
   let ids = [];
   // dot-entries are the runtime's own (caches), not containers
   try { ids = fs.readdirSync(root).filter((n) => !n.startsWith('.')); } catch { /* nothing was created */ }
-  for (const id of ids) {
-    const r = spawnSync(runtime, ['--root', root, 'delete', '--force', id], { encoding: 'utf8', timeout: 30000 });
-    notes.push(`container ${id}${r.status === 0 ? ' deleted' : `: delete --force failed: ${(r.stderr || '').trim()}`}`);
-  }
-  // deepest first; umount -R takes whatever is below
-  for (let pass = 0; pass < 5; pass++) {
-    const mps = mountsUnder(work).sort((a, b) => b.length - a.length);
-    if (mps.length === 0) break;
-    for (const mp of mps) {
-      const r = spawnSync('umount', ['-R', mp], { encoding: 'utf8' });
-      if (r.status !== 0) spawnSync('umount', ['-l', mp]);
-      if (pass === 0) notes.push(`mount ${mp} unmounted`);
-    }
-  }
-  const left = mountsUnder(work);
-  if (left.length) notes.push(`still mounted: ${left.join(', ')}`);
+  for (const id of ids) notes.push(forceDelete(runtime, root, id));
+  const left = unmountUnder(work, notes);
   if (!keep && left.length === 0) fs.rmSync(work, { recursive: true, force: true });
   return notes;
 }

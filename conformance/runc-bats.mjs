@@ -19,6 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -32,12 +33,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { timeout: 300, only: null, expected: path.join(here, 'runc-bats-expected.json') };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    const val = () => v ?? argv[++i] ?? usage(`${a} needs a value`);
+  forEachOption(argv, usage, (a, val, next) => {
     switch (a) {
       case '--suite': o.suite = path.resolve(val()); break;
       case '--runtime': o.runtime = val(); break;
@@ -46,11 +42,11 @@ function parseArgs(argv) {
       case '--json': o.json = path.resolve(val()); break;
       case '--expect-pass': o.expectPass = path.resolve(val()); break;
       case '--expected': o.expected = path.resolve(val()); break;
-      case '--compare': o.compare = [val(), argv[++i] ?? usage('--compare needs two files')]; break;
+      case '--compare': o.compare = [val(), next() ?? usage('--compare needs two files')]; break;
       case '-h': case '--help': usage();
       default: usage(`unknown argument ${a}`);
     }
-  }
+  });
   if (o.compare) return o;
   if (!o.suite) usage('--suite is required');
   if (!o.runtime) usage('--runtime is required');
@@ -183,15 +179,6 @@ export function regressions(ref, results, expected) {
   return out;
 }
 
-function mountsUnder(dir) {
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter(Boolean)
-    .map((mp) => mp.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
-    .filter((mp) => mp === dir || mp.startsWith(prefix));
-}
-
 /** Directories (depth ≤ 4 under dir) that hold a `<id>/state.json`: the suite's --root dirs. */
 function stateRoots(dir, depth = 0, out = []) {
   let entries;
@@ -229,21 +216,10 @@ function cleanUp(work, runtime) {
   for (const root of stateRoots(work)) {
     for (const id of fs.readdirSync(root)) {
       if (!fs.existsSync(path.join(root, id, 'state.json'))) continue;
-      const r = spawnSync(runtime, ['--root', root, 'delete', '--force', id], { encoding: 'utf8', timeout: 30000 });
-      notes.push(`container ${id}${r.status === 0 ? ' deleted' : `: delete --force failed: ${(r.stderr || '').trim()}`}`);
+      notes.push(forceDelete(runtime, root, id));
     }
   }
-  for (let pass = 0; pass < 5; pass++) {
-    const mps = mountsUnder(work).sort((a, b) => b.length - a.length);
-    if (mps.length === 0) break;
-    for (const mp of mps) {
-      const r = spawnSync('umount', ['-R', mp], { encoding: 'utf8' });
-      if (r.status !== 0) spawnSync('umount', ['-l', mp]);
-      if (pass === 0) notes.push(`mount ${mp} unmounted`);
-    }
-  }
-  const left = mountsUnder(work);
-  if (left.length) notes.push(`still mounted: ${left.join(', ')}`);
+  const left = unmountUnder(work, notes);
   for (const cg of suiteCgroups()) {
     try { fs.rmdirSync(cg); notes.push(`cgroup ${cg} removed`); } catch (e) { notes.push(`cgroup ${cg}: ${e.code}`); }
   }

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
 import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
-import { ConsoleListener, findTestCriu, readMasterFor, tsociPiped } from '../helpers/criu';
+import { findTestCriu, tsociPiped } from '../helpers/criu';
+import { ConsoleListener, readMaster } from '../helpers/console';
 import { waitFor, sleepMs } from '../helpers/cgroups';
 
 // Checkpoint/restore through the CLI with the real CRIU (scripts/build-criu.sh).
@@ -231,7 +232,7 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const got = second.receive();
-      const out = await readMasterFor(got.fd, 1000); // closes it
+      const out = await readMaster(got.fd, 1000); // closes it
       // the restored shell writes its ticks on the new pty, counting on from the checkpoint
       const ticks = [...out.matchAll(/tick(\d+)/g)].map((m) => Number(m[1]));
       expect(ticks.length).toBeGreaterThan(0);

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeRootfs } from '../helpers/rootfs';
-import { TSOCI } from '../helpers/tsoci';
+import { containerdNoCriConfig, ctrTools, startContainerd, stopContainerd } from '../helpers/containerd-daemon';
 import { findTestCriu } from '../helpers/criu';
-import { cgroupDirs, removeNewCgroups, runCmd, sleepMs, unmountUnder, waitUntil, which, type CmdResult } from '../helpers/clients';
+import { cgroupDirs, removeNewCgroups, unmountUnder, waitUntil, which } from '../helpers/clients';
 
 // containerd 1.6's `ctr task checkpoint` (runc shim v2, which runs `<runtime> checkpoint
 // --image-path --work-path [--leave-running]`), with runc 1.1.5 as the control on the same
@@ -26,20 +26,7 @@ describeIf('containerd ctr task checkpoint: runc (control) and tsoci', () => {
   let daemonLog: string;
   let cgroupsBefore: Set<string>;
 
-  const ctr = (args: string[], timeoutMs = 60000): CmdResult => runCmd('ctr', ['--address', sock, '-n', 'tsoci', ...args], { timeoutMs });
-  /** ctr run with tsoci; opts go before the rootfs and id. */
-  const run = (opts: string[], id: string, cmd: string[]) =>
-    ctr(['run', '--runc-binary', TSOCI, '--runc-root', runcRoot, ...opts, '--rootfs', rootfs, id, ...cmd]);
-  const taskStatus = (id: string) => {
-    const line = ctr(['task', 'ls']).stdout.split('\n').find((l) => l.split(/\s+/)[0] === id);
-    return line?.trim().split(/\s+/)[2];
-  };
-  const removeTask = (id: string) => {
-    ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id]);
-    waitUntil(() => taskStatus(id) !== 'RUNNING' && taskStatus(id) !== 'PAUSED', 10000, `${id} stopped`);
-    ctr(['task', 'delete', id]);
-    ctr(['container', 'delete', id]);
-  };
+  const { ctr, run, taskStatus, removeTask, removeLeftovers } = ctrTools(() => ({ sock, runcRoot, rootfs }));
 
   beforeAll(async () => {
     cgroupsBefore = cgroupDirs();
@@ -49,52 +36,17 @@ describeIf('containerd ctr task checkpoint: runc (control) and tsoci', () => {
     sock = path.join(dir, 'containerd.sock');
     runcRoot = path.join(dir, 'runc-root');
     daemonLog = path.join(dir, 'containerd.log');
-    fs.writeFileSync(path.join(dir, 'config.toml'), [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]',
-      `  address = "${sock}"`,
-      '[ttrpc]',
-      `  address = "${dir}/containerd.ttrpc.sock"`,
-      '[debug]',
-      '  address = ""',
-      '[metrics]',
-      '  address = ""',
-      '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = "${dir}/opt"`,
-      '',
-    ].join('\n'));
-    const logFd = fs.openSync(daemonLog, 'w');
     // the shims inherit containerd's PATH: runc (the control) runs `criu` from it
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.symlinkSync(CRIU.path!, path.join(bin, 'criu'));
-    daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-    fs.closeSync(logFd);
-    const end = Date.now() + 20000;
-    while (runCmd('ctr', ['--address', sock, 'version'], { timeoutMs: 5000 }).status !== 0) {
-      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`containerd did not start:\n${fs.readFileSync(daemonLog, 'utf8')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    daemon = await startContainerd(dir, sock, daemonLog, containerdNoCriConfig(dir, sock), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
   });
 
   afterAll(async () => {
     if (!dir) return;
-    // whatever a failed test left: tasks, then containers
-    if (daemon && daemon.exitCode === null) {
-      for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-        ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id]);
-        sleepMs(200);
-        ctr(['task', 'delete', '-f', id]);
-        ctr(['container', 'delete', id]);
-      }
-      const exited = new Promise((r) => daemon!.once('exit', r));
-      daemon.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
-      if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    }
+    if (daemon && daemon.exitCode === null) removeLeftovers();
+    await stopContainerd(daemon);
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     // ctr's cgroupsPath is /<namespace>/<id>: tsoci removes the container's, the namespace's stays

@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TSOCI } from '../helpers/tsoci';
 import { readCg } from '../helpers/cgroups';
+import { containerdBaseConfig, startContainerd, stopContainerd } from '../helpers/containerd-daemon';
 import { BUILDAH, commitBusyboxImage, privateBuildah, pushOciArchive } from '../helpers/buildah';
 import { cgroupDirs, removeNewCgroups, runCmd, unmountUnder, which } from '../helpers/clients';
 import { criClient, type CriClient, type Msg } from '../helpers/cri';
@@ -118,20 +119,8 @@ describeIfCri('Kubernetes CRI (containerd 1.6 CRI plugin) with the runtime handl
       ],
     }));
     const criSection = 'plugins."io.containerd.grpc.v1.cri"';
-    fs.writeFileSync(path.join(dir, 'config.toml'), [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      '[grpc]',
-      `  address = "${sock}"`,
-      '[ttrpc]',
-      `  address = "${dir}/containerd.ttrpc.sock"`,
-      '[debug]',
-      '  address = ""',
-      '[metrics]',
-      '  address = ""',
-      '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = "${dir}/opt"`,
+    daemon = await startContainerd(dir, sock, daemonLog, [
+      ...containerdBaseConfig(dir, sock),
       `[${criSection}]`,
       `  sandbox_image = "${IMAGE}"`,
       // no CAP_SYS_RESOURCE here: the sandbox's oom_score_adj -998 would be refused
@@ -151,16 +140,7 @@ describeIfCri('Kubernetes CRI (containerd 1.6 CRI plugin) with the runtime handl
       `[${criSection}.cni]`,
       '  bin_dir = "/usr/lib/cni"',
       `  conf_dir = "${dir}/cni"`,
-      '',
-    ].join('\n'));
-    const logFd = fs.openSync(daemonLog, 'w');
-    daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
-    fs.closeSync(logFd);
-    const end = Date.now() + 30000;
-    while (runCmd('ctr', ['--address', sock, 'version'], { timeoutMs: 5000 }).status !== 0) {
-      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`containerd did not start:\n${fs.readFileSync(daemonLog, 'utf8')}`);
-      await sleep(100);
-    }
+    ], { timeoutMs: 30000 });
     const imp = runCmd('ctr', ['--address', sock, '-n', 'k8s.io', 'images', 'import', '--snapshotter', 'native', path.join(dir, 'image.tar')]);
     if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
     cri = criClient(sock);
@@ -179,12 +159,7 @@ describeIfCri('Kubernetes CRI (containerd 1.6 CRI plugin) with the runtime handl
       }
       cri.close();
     }
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((r) => daemon!.once('exit', r));
-      daemon.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000).unref())]);
-      if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    }
+    await stopContainerd(daemon);
     // shims that outlived a failed test name our dir in their argv
     for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
       try {

@@ -1,10 +1,10 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { diff, snapshot } from '../helpers/leaks';
+import { snapshot } from '../helpers/leaks';
+import { hangingCommand, leftovers, processesNamed } from '../helpers/host-checks';
 import { deleteAll, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
 
 // Hooks as runc's hooks.bats pins them down (libcontainer/configs Hooks.Run, Command.Run):
@@ -17,33 +17,6 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 afterEach(() => deleteAll());
-
-/** What this container left behind (state, mounts, processes, cgroups naming it). */
-function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
-  let left: string[] = [];
-  for (let i = 0; i < 250; i++) {
-    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
-    if (left.length === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
-  return left;
-}
-
-function processesNamed(name: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-a', '-f', name], { encoding: 'utf8' }).split('\n').filter((l) => l && !l.includes('pgrep'));
-  } catch {
-    return [];
-  }
-}
-
-/** `sleep` under a unique name, so the test can find (and end) what a hook left behind. */
-function hangingCommand(): { path: string; name: string } {
-  const name = uniqueId('hang');
-  const p = path.join(work, name);
-  fs.symlinkSync('/bin/sleep', p);
-  return { path: p, name };
-}
 
 describe('the hook process', () => {
   test('a startContainer hook without env gets the process environment (HOME included); one with env only its own', () => {
@@ -70,7 +43,7 @@ describe('the hook process', () => {
   });
 
   test.each(['prestart', 'createContainer'])('a %s hook that leaves a process holding its output does not hang the runtime', (kind) => {
-    const hang = hangingCommand();
+    const hang = hangingCommand(work);
     const spec = testSpec(['true']);
     spec.hooks = { [kind]: [{ path: '/bin/sh', args: ['sh', '-c', `${hang.path} 30 & echo started`] }] };
     const bundle = makeBundle(spec);

@@ -1,10 +1,10 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { diff, snapshot } from '../helpers/leaks';
+import { snapshot } from '../helpers/leaks';
+import { hangingCommand, leftovers, processesNamed } from '../helpers/host-checks';
 import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
 
 // The six kinds of hooks (runtime-spec 1.3 config.md#posix-platform-hooks), observed from
@@ -41,21 +41,6 @@ function readLog(file: string): Entry[] {
   });
 }
 
-/**
- * What this container left behind (state, mounts, processes, cgroups naming its id or
- * bundle). Other work on the host may come and go meanwhile: only ours counts.
- */
-function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
-  let left: string[] = [];
-  // (a detached init that died is re-parented to the host's PID 1, which may reap it late)
-  for (let i = 0; i < 250; i++) {
-    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
-    if (left.length === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
-  return left;
-}
-
 function waitFor(cond: () => boolean, ms = 5000): void {
   const end = Date.now() + ms;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -72,22 +57,6 @@ function aliveNotZombie(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function processesNamed(name: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-a', '-f', name], { encoding: 'utf8' }).split('\n').filter((l) => l && !l.includes('pgrep'));
-  } catch {
-    return [];
-  }
-}
-
-/** `sleep` under a unique name, so a test can tell whether the hook was killed. */
-function hangingCommand(): { path: string; name: string } {
-  const name = uniqueId('hang');
-  const p = path.join(work, name);
-  fs.symlinkSync('/bin/sleep', p);
-  return { path: p, name };
 }
 
 describe('hooks: order, namespaces, state', () => {
@@ -321,7 +290,7 @@ describe('failing hooks: the operation fails, the container is destroyed, postst
 
 describe('hook timeouts: a hook outliving its timeout is killed and counts as failed', () => {
   test.each(['createRuntime', 'createContainer'])('%s hook with timeout 1', (kind) => {
-    const hang = hangingCommand();
+    const hang = hangingCommand(work);
     const spec = testSpec(['true']);
     spec.hooks = { [kind]: [{ path: hang.path, args: [hang.name, '30'], timeout: 1 }] };
     const bundle = makeBundle(spec);

@@ -2,10 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeRootfs } from '../helpers/rootfs';
-import { TSOCI } from '../helpers/tsoci';
-import { HOST_DEFAULT_ROOT } from '../helpers/leaks';
+import { hostDefaultRootEntries, privatePodman, removePodmanLeftovers, writeContainersConf } from '../helpers/podman-private';
 import { findTestCriu } from '../helpers/criu';
-import { cgroupDirs, removeNewCgroups, runCmd, unmountUnder, waitUntil, which, type CmdResult } from '../helpers/clients';
+import { cgroupDirs, waitUntil, which } from '../helpers/clients';
 
 // podman 4.x `container checkpoint` / `container restore` with --runtime tsoci: podman finds
 // criu in $PATH (a directory holding a link to the CRIU tsoci uses), conmon runs
@@ -23,19 +22,13 @@ describeIf('podman container checkpoint / restore --runtime tsoci', () => {
   let cgroupsBefore: Set<string>;
   let hostRootBefore: Set<string>;
 
-  function podman(args: string[], timeoutMs = 90000): CmdResult {
-    return runCmd('podman', [
-      '--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'runroot'), '--tmpdir', path.join(dir, 'tmp'),
-      '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'tsoci',
-      ...args,
-    ], { env, timeoutMs });
-  }
+  const podman = privatePodman(() => dir, () => env, 90000);
   const inspect = (name: string, fmt: string) => podman(['inspect', '-f', fmt, name]).stdout.trim();
   const logs = (name: string) => podman(['logs', name]).stdout;
   const lastTick = (name: string) => Math.max(0, ...[...logs(name).matchAll(/tick(\d+)/g)].map((m) => Number(m[1])));
 
   beforeAll(() => {
-    hostRootBefore = new Set(fs.existsSync(HOST_DEFAULT_ROOT) ? [HOST_DEFAULT_ROOT, ...fs.readdirSync(HOST_DEFAULT_ROOT)] : []);
+    hostRootBefore = hostDefaultRootEntries();
     cgroupsBefore = cgroupDirs();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-podman-cr-'));
     fs.chmodSync(dir, 0o755);
@@ -43,32 +36,13 @@ describeIf('podman container checkpoint / restore --runtime tsoci', () => {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.symlinkSync(CRIU.path!, path.join(bin, 'criu'));
-    const conf = path.join(dir, 'containers.conf');
-    fs.writeFileSync(conf, [
-      '[containers]',
-      'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-      '[engine]',
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      'runtime_supports_json = ["crun", "runc", "tsoci"]',
-      'runtime_supports_nocgroups = ["crun", "tsoci"]',
-      '[engine.runtimes]',
-      `tsoci = ["${TSOCI}"]`,
-      '',
-    ].join('\n'));
+    const conf = writeContainersConf(dir);
     env = { ...process.env, CONTAINERS_CONF: conf, PATH: `${bin}:${process.env.PATH}` };
   });
 
   afterAll(() => {
     if (!dir) return;
-    podman(['rm', '-a', '-f', '-t', '0']);
-    unmountUnder(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    for (const name of fs.existsSync(HOST_DEFAULT_ROOT) ? fs.readdirSync(HOST_DEFAULT_ROOT) : []) {
-      if (!hostRootBefore.has(name)) fs.rmSync(path.join(HOST_DEFAULT_ROOT, name), { recursive: true, force: true });
-    }
-    if (!hostRootBefore.has(HOST_DEFAULT_ROOT)) fs.rmSync(HOST_DEFAULT_ROOT, { recursive: true, force: true });
-    const stuck = removeNewCgroups(cgroupsBefore, (d) => /\/libpod_parent(\/|$)/.test(d));
+    const stuck = removePodmanLeftovers(podman, dir, hostRootBefore, cgroupsBefore);
     expect(stuck).toEqual([]);
   });
 

@@ -2,9 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeRootfs } from '../helpers/rootfs';
-import { TSOCI } from '../helpers/tsoci';
-import { HOST_DEFAULT_ROOT } from '../helpers/leaks';
-import { cgroupDirs, removeNewCgroups, runCmd, sleepMs, unmountUnder, waitUntil, which, type CmdResult } from '../helpers/clients';
+import { hostDefaultRootEntries, privatePodman, removePodmanLeftovers, writeContainersConf } from '../helpers/podman-private';
+import { cgroupDirs, sleepMs, waitUntil, which } from '../helpers/clients';
 
 // podman 4.x (through conmon) driving tsoci as its OCI runtime, with a private store,
 // run root and tmpdir, the containers.conf of /work/shared/CLIENTS.md, and a busybox
@@ -19,13 +18,7 @@ describeIfPodman('podman --runtime tsoci', () => {
   let env: NodeJS.ProcessEnv;
   let cgroupsBefore: Set<string>;
 
-  function podman(args: string[], timeoutMs = 60000): CmdResult {
-    return runCmd('podman', [
-      '--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'runroot'), '--tmpdir', path.join(dir, 'tmp'),
-      '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'tsoci',
-      ...args,
-    ], { env, timeoutMs });
-  }
+  const podman = privatePodman(() => dir, () => env, 60000);
   /** podman run with the options every test uses; the caller's options go before --rootfs. */
   const run = (opts: string[], cmd: string[], timeoutMs?: number) =>
     podman(['run', '--network', 'none', ...opts, '--rootfs', rootfs, ...cmd], timeoutMs);
@@ -35,40 +28,18 @@ describeIfPodman('podman --runtime tsoci', () => {
   // host's default root, which this suite must leave as it found it
   let hostRootBefore: Set<string>;
   beforeAll(() => {
-    hostRootBefore = new Set(fs.existsSync(HOST_DEFAULT_ROOT) ? [HOST_DEFAULT_ROOT, ...fs.readdirSync(HOST_DEFAULT_ROOT)] : []);
+    hostRootBefore = hostDefaultRootEntries();
     cgroupsBefore = cgroupDirs();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-podman-'));
     fs.chmodSync(dir, 0o755);
     rootfs = makeRootfs(path.join(dir, 'rootfs'));
-    const conf = path.join(dir, 'containers.conf');
-    fs.writeFileSync(conf, [
-      '[containers]',
-      // rootful defaults exceed the open-files hard limit of these hosts (no CAP_SYS_RESOURCE)
-      'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-      '[engine]',
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      // podman passes --log-format=json --log <oci-log> only to runtimes named here (by basename)
-      'runtime_supports_json = ["crun", "runc", "tsoci"]',
-      'runtime_supports_nocgroups = ["crun", "tsoci"]',
-      '[engine.runtimes]',
-      `tsoci = ["${TSOCI}"]`,
-      '',
-    ].join('\n'));
+    const conf = writeContainersConf(dir);
     env = { ...process.env, CONTAINERS_CONF: conf };
   });
 
   afterAll(() => {
     if (!dir) return;
-    podman(['rm', '-a', '-f', '-t', '0']);
-    unmountUnder(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    for (const name of fs.existsSync(HOST_DEFAULT_ROOT) ? fs.readdirSync(HOST_DEFAULT_ROOT) : []) {
-      if (!hostRootBefore.has(name)) fs.rmSync(path.join(HOST_DEFAULT_ROOT, name), { recursive: true, force: true });
-    }
-    if (!hostRootBefore.has(HOST_DEFAULT_ROOT)) fs.rmSync(HOST_DEFAULT_ROOT, { recursive: true, force: true });
-    // podman's cgroupfs manager leaves libpod_parent/ (and conmon's cgroup) behind
-    const stuck = removeNewCgroups(cgroupsBefore, (d) => /\/libpod_parent(\/|$)/.test(d));
+    const stuck = removePodmanLeftovers(podman, dir, hostRootBefore, cgroupsBefore);
     expect(stuck).toEqual([]);
   });
 

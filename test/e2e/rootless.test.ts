@@ -2,8 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tty from 'tty';
 import { makeRootfs } from '../helpers/rootfs';
+import { ConsoleListener, readMaster } from '../helpers/console';
 import { REPO } from '../helpers/tsoci';
 import { waitUntil, type CmdResult } from '../helpers/clients';
 import { createTestUser, giveTo, removeTestUser, rootlessUnavailable, runAs, SETPRIV, userPids, type TestUser } from '../helpers/rootless-user';
@@ -15,11 +15,6 @@ import { createTestUser, giveTo, removeTestUser, rootlessUnavailable, runAs, SET
 const UNAVAILABLE = rootlessUnavailable();
 if (UNAVAILABLE) process.stdout.write(`rootless.test.ts: SKIPPED — ${UNAVAILABLE}\n`);
 const describeIfRootless = UNAVAILABLE ? describe.skip : describe;
-
-interface ConsoleAddon {
-  consoleListen(path: string): number | { errno: number; error: string };
-  consoleRecvFd(fd: number, timeoutMs: number): { fd: number; name: string } | { errno: number; error: string };
-}
 
 describeIfRootless('rootless tsoci', () => {
   let u: TestUser;
@@ -109,23 +104,15 @@ describeIfRootless('rootless tsoci', () => {
     expect(e.status).toBe(4);
 
     // exec -t with a console socket (conmon's way): the socket is the user's
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const addon = require(path.join(REPO, 'build', 'Release', 'tsoci.node')) as ConsoleAddon;
-    const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-console-'));
-    const sock = path.join(sockDir, 'console.sock');
-    const lfd = addon.consoleListen(sock);
-    if (typeof lfd !== 'number') throw new Error(lfd.error);
+    const l = new ConsoleListener(5000);
     try {
-      giveTo(u, sockDir);
-      const t = ts(['exec', '-t', '--console-socket', sock, '-d', id, 'sh', '-c', 'test -t 1 && echo X$((3*3))']);
+      giveTo(u, l.dir);
+      const t = ts(['exec', '-t', '--console-socket', l.path, '-d', id, 'sh', '-c', 'test -t 1 && echo X$((3*3))']);
       expect(t.stderr).toBe('');
       expect(t.status).toBe(0);
-      const m = addon.consoleRecvFd(lfd, 5000);
-      if ('error' in m) throw new Error(m.error);
-      expect(await readMaster(m.fd)).toMatch(/^X9\r$/m);
+      expect(await readMaster(l.receive().fd)).toMatch(/^X9\r$/m);
     } finally {
-      fs.closeSync(lfd);
-      fs.rmSync(sockDir, { recursive: true, force: true });
+      l.close();
     }
 
     // exec -t in the foreground: tsoci relays its own terminal
@@ -297,21 +284,3 @@ describeIfRootless('rootless tsoci', () => {
     });
   });
 });
-
-/** Everything the master yields until the container side is closed (EIO), bounded. */
-function readMaster(fd: number, timeoutMs = 10000): Promise<string> {
-  return new Promise((resolve) => {
-    const stream = new tty.ReadStream(fd);
-    let out = '';
-    const done = () => {
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(out);
-    };
-    const timer = setTimeout(done, timeoutMs);
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => (out += d));
-    stream.on('error', done);
-    stream.on('end', done);
-  });
-}

@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { diff, snapshot } from '../helpers/leaks';
+import { snapshot } from '../helpers/leaks';
+import { leftovers } from '../helpers/host-checks';
 import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
 
 // runc's userns.bats, kill.bats and delete.bats cases: a container joining another one's
@@ -26,17 +27,6 @@ afterEach(() => {
   }
   for (const b of bundles.splice(0)) removeBundle(b);
 });
-
-/** What is left behind naming one of `names`; waits a while: the host's PID 1 reaps re-parented processes late. */
-function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
-  let left: string[] = [];
-  for (let i = 0; i < 250; i++) {
-    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
-    if (left.length === 0) break;
-    sleepMs(20);
-  }
-  return left;
-}
 
 function bundleOf(spec: Record<string, any>, prepare?: (rootfs: string) => void): string {
   const b = makeBundle(spec);

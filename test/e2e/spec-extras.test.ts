@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, makeRootfs, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { diff, snapshot } from '../helpers/leaks';
+import { snapshot } from '../helpers/leaks';
+import { leftovers } from '../helpers/host-checks';
 import { deleteAll, stateOf, tsoci, uniqueId, TEST_ROOT } from '../helpers/tsoci';
 import { validateConfig, validateFeatures } from '../../src/spec/validate';
 import { CAPABILITY_NAMES } from '../../src/plan/capabilities';
@@ -18,18 +19,6 @@ afterEach(() => deleteAll());
 
 const defsLinux = JSON.parse(fs.readFileSync(path.join(__dirname, '../../schemas/defs-linux.json'), 'utf8')).definitions;
 const enumOf = (name: string): string[] => defsLinux[name].enum;
-
-/** What this container left behind (only items naming it: other work may run on the host). */
-function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
-  let left: string[] = [];
-  // (a detached init that died is re-parented to the host's PID 1, which may reap it late)
-  for (let i = 0; i < 250; i++) {
-    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
-    if (left.length === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
-  return left;
-}
 
 function runScript(script: string, edit: (spec: Record<string, any>) => void = () => undefined, prepare?: (bundle: string) => void) {
   const spec = testSpec(['sh', '-c', script]);

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tty from 'tty';
+import { ConsoleListener, consoleAddon, readMaster } from '../helpers/console';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
 import { deleteAll, REPO, stateOf, tsoci, tsociAsync, TSOCI, TEST_ROOT, uniqueId } from '../helpers/tsoci';
@@ -11,12 +11,7 @@ import { settledDiff, snapshot } from '../helpers/leaks';
 // process.terminal: the pty is made inside the container, its master reaches the console
 // socket (conmon's and containerd's way), or tsoci relays it itself in the foreground.
 
-interface ConsoleAddon {
-  consoleListen(path: string): number | { errno: number; error: string };
-  consoleRecvFd(fd: number, timeoutMs: number): { fd: number; name: string } | { errno: number; error: string };
-}
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const addon = require(path.join(REPO, 'build', 'Release', 'tsoci.node')) as ConsoleAddon;
+const addon = consoleAddon();
 
 const PTY_RUN = path.join(REPO, 'test', 'helpers', 'pty_run.py');
 const EXTRA_APPLETS = ['tty', 'stty'];
@@ -28,46 +23,6 @@ function bundleWith(args: string[], edit: (s: Record<string, any>) => void = () 
   const b = makeBundle(spec);
   for (const a of EXTRA_APPLETS) fs.symlinkSync('busybox', path.join(b, 'rootfs', 'bin', a));
   return b;
-}
-
-/** A console socket the test listens on, like conmon. */
-class Listener {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-console-'));
-  readonly path = path.join(this.dir, 'console.sock');
-  private fd: number;
-  constructor() {
-    const r = addon.consoleListen(this.path);
-    if (typeof r !== 'number') throw new Error(r.error);
-    this.fd = r;
-  }
-  receive(): { fd: number; name: string } {
-    const r = addon.consoleRecvFd(this.fd, 5000);
-    if ('error' in r) throw new Error(r.error);
-    return r;
-  }
-  close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Everything the master yields until the container side is closed (EIO), bounded. */
-function readMaster(fd: number, timeoutMs = 10000): Promise<string> {
-  return new Promise((resolve) => {
-    const stream = new tty.ReadStream(fd);
-    let out = '';
-    const done = () => {
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(out);
-    };
-    const timer = setTimeout(done, timeoutMs);
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => (out += d));
-    stream.on('error', done);
-    stream.on('end', done);
-  });
 }
 
 function ptyRun(argv: string[], cfg: { rows?: number; cols?: number; steps?: object[]; timeout?: number } = {}) {
@@ -90,7 +45,7 @@ describe('console socket (create)', () => {
       s.process.consoleSize = { height: 25, width: 91 };
       s.process.user = { uid: 1000, gid: 1000 };
     });
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const id = uniqueId('tty');
     try {
       const c = tsoci(['create', '--console-socket', l.path, '--bundle', b, id]);
@@ -119,7 +74,7 @@ describe('console socket (create)', () => {
 
   test('output written before anyone reads is kept; the socket connection is closed after the master is sent', async () => {
     const b = bundleWith(['sh', '-c', 'echo early-$((6*7))']);
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const id = uniqueId('ttyearly');
     try {
       expect(tsoci(['create', '--console-socket', l.path, '--bundle', b, id]).status).toBe(0);
@@ -134,8 +89,8 @@ describe('console socket (create)', () => {
   });
 
   test.each([
-    ['missing', (l: Listener) => l.path + '.missing', 'no such file or directory (ENOENT)'],
-    ['refusing', (l: Listener) => {
+    ['missing', (l: ConsoleListener) => l.path + '.missing', 'no such file or directory (ENOENT)'],
+    ['refusing', (l: ConsoleListener) => {
       // a socket file nobody listens on any more
       const p = path.join(l.dir, 'dead.sock');
       const fd = addon.consoleListen(p) as number;
@@ -144,7 +99,7 @@ describe('console socket (create)', () => {
     }, 'connection refused (ECONNREFUSED)'],
   ])('a %s console socket: a clear error naming it, exit 1, nothing left', (_what, sock, why) => {
     const b = bundleWith(['sh']);
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const id = uniqueId('ttybad');
     try {
       const socketPath = sock(l);
@@ -162,7 +117,7 @@ describe('console socket (create)', () => {
 
   test('no devpts in the container: create fails naming /dev/pts/ptmx, nothing left', () => {
     const b = bundleWith(['true'], (s) => (s.mounts = s.mounts.filter((m: any) => m.destination !== '/dev/pts')));
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const id = uniqueId('ttynopts');
     try {
       const before = snapshot(TEST_ROOT);
@@ -180,7 +135,7 @@ describe('console socket (create)', () => {
   test('a console socket whose listener is gone by the time the master is sent: create fails, nothing left', async () => {
     // the init connects first (the connection waits in the backlog); a createRuntime hook
     // then tells the test to close the listener while the container is being set up
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const flag = path.join(l.dir, 'hook-ran');
     const b = bundleWith(['true'], (s) => {
       s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${flag}; sleep 1`] }] };
@@ -241,7 +196,7 @@ describe('console socket (exec)', () => {
   });
 
   test('exec --tty --console-socket --detach (conmon)', async () => {
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     try {
       const r = tsoci(['exec', '--tty', '--console-socket', l.path, '--detach', id, 'sh', '-c', 'tty; test -t 1 && echo X$((3*3)); stty size']);
       expect(r.stderr).toBe('');
@@ -255,7 +210,7 @@ describe('console socket (exec)', () => {
   });
 
   test('exec --process with terminal and consoleSize (containerd)', async () => {
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     const proc = path.join(bundle, 'proc.json');
     fs.writeFileSync(proc, JSON.stringify({ terminal: true, consoleSize: { height: 33, width: 77 }, args: ['sh', '-c', 'stty size'], cwd: '/', env: ['PATH=/bin'] }));
     try {
@@ -283,7 +238,7 @@ describe('console socket (exec)', () => {
       s.mounts = s.mounts.filter((m: any) => m.destination !== '/dev/pts');
     });
     const other = uniqueId('ttyexecnopts');
-    const l = new Listener();
+    const l = new ConsoleListener(5000);
     try {
       expect(tsoci(['run', '-d', '--bundle', b, other]).status).toBe(0);
       const before = snapshot(TEST_ROOT);

@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'child_process';
 import * as os from 'os';
-import * as tty from 'tty';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TSOCI, TEST_ROOT } from './tsoci';
@@ -55,53 +54,5 @@ export function tsociPiped(args: string[], opts: { root?: string; env?: NodeJS.P
         resolve({ status: code ?? (signal ? 128 : 1), stderr });
       }, 100);
     });
-  });
-}
-
-interface ConsoleAddon {
-  consoleListen(path: string): number | { errno: number; error: string };
-  consoleRecvFd(fd: number, timeoutMs: number): { fd: number; name: string } | { errno: number; error: string };
-}
-
-/** A console socket the test listens on, like conmon. */
-export class ConsoleListener {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-out-console-'));
-  readonly path = path.join(this.dir, 'console.sock');
-  private fd: number;
-  private static addon = (): ConsoleAddon =>
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    require(path.join(__dirname, '..', '..', 'build', 'Release', 'tsoci.node')) as ConsoleAddon;
-  constructor() {
-    const r = ConsoleListener.addon().consoleListen(this.path);
-    if (typeof r !== 'number') throw new Error(r.error);
-    this.fd = r;
-  }
-  receive(): { fd: number; name: string } {
-    const r = ConsoleListener.addon().consoleRecvFd(this.fd, 10000);
-    if ('error' in r) throw new Error(r.error);
-    return r;
-  }
-  close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** What arrives on a pty master within timeoutMs (the stream is closed then, and with it the fd). */
-export function readMasterFor(fd: number, timeoutMs: number): Promise<string> {
-  return new Promise((resolve) => {
-    const stream = new tty.ReadStream(fd);
-    let out = '';
-    const done = () => {
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(out);
-    };
-    const timer = setTimeout(done, timeoutMs);
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => (out += d));
-    stream.on('error', done);
-    stream.on('end', done);
   });
 }

@@ -2,23 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { makeBundle, removeBundle } from './rootfs';
 import { testSpec } from './spec';
-import { diff, snapshot } from './leaks';
-import { tsoci, uniqueId, TEST_ROOT } from './tsoci';
+import { tsoci, uniqueId } from './tsoci';
 
 // Shared by the mount e2e tests (rootfs-mounts, bind-mounts): one container per case.
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** What this container left behind (only items naming it: other work may run on the host). */
-export function leftovers(before: ReturnType<typeof snapshot>, ...names: string[]): string[] {
-  let left: string[] = [];
-  for (let i = 0; i < 250; i++) {
-    left = diff(before, snapshot(TEST_ROOT)).filter((l) => names.some((n) => l.includes(n)));
-    if (left.length === 0) break;
-    Atomics.wait(sleeper, 0, 0, 20);
-  }
-  return left;
-}
+export { leftovers } from './host-checks';
 
 export type Edit = (spec: Record<string, any>) => void;
 export type Prepare = (rootfs: string, bundle: string) => void;

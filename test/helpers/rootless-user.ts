@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { REPO } from './tsoci';
-import { sleepMs, which, type CmdResult } from './clients';
+import { runCmd, sleepMs, which, type CmdResult } from './clients';
 
 // A throwaway unprivileged user for the rootless tests: its own /etc/subuid and /etc/subgid
 // ranges, a home and an XDG_RUNTIME_DIR; removed afterwards with everything it ran, and
@@ -158,13 +158,9 @@ export function removeTestUser(u: TestUser): string[] {
  * Runs a command as the user (setpriv: real and effective ids, no supplementary groups), with
  * the environment a login would give it; `cgroupProcs` first moves the shell into that v2
  * cgroup (as root: the move needs write access to the common ancestor), as a delegated
- * subtree would have it. Output through files, as runCmd does.
+ * subtree would have it. Run by runCmd (output through files).
  */
 export function runAs(u: TestUser, argv: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; cgroupProcs?: string } = {}): CmdResult {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'client-out-'));
-  const outFd = fs.openSync(path.join(dir, 'out'), 'w+');
-  const errFd = fs.openSync(path.join(dir, 'err'), 'w+');
-  const started = Date.now();
   const env: Record<string, string> = {
     HOME: u.home, USER: u.name, LOGNAME: u.name, SHELL: '/bin/sh', XDG_RUNTIME_DIR: u.xdg,
     PATH: `${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -174,19 +170,7 @@ export function runAs(u: TestUser, argv: string[], opts: { env?: Record<string, 
   const cmd = opts.cgroupProcs
     ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', path.join(opts.cgroupProcs, 'cgroup.procs'), ...setpriv, ...argv]
     : [...setpriv, ...argv];
-  try {
-    const r = spawnSync(cmd[0], cmd.slice(1), { stdio: ['ignore', outFd, errFd], timeout: opts.timeoutMs ?? 60000, env, cwd: opts.cwd ?? u.home });
-    return {
-      status: r.status ?? (r.signal ? 128 : 1),
-      stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
-      stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8') + (r.error ? String(r.error) : ''),
-      ms: Date.now() - started,
-    };
-  } finally {
-    fs.closeSync(outFd);
-    fs.closeSync(errFd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return runCmd(cmd[0], cmd.slice(1), { timeoutMs: opts.timeoutMs, env, cwd: opts.cwd ?? u.home });
 }
 
 /** chown -R to the user (bundles it writes in). */
