@@ -60,39 +60,68 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (fgConsole) plan.consoleClearOnlcr = true;
   // runc: an exec'd process gets the container's seccomp profile
   plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
-  const launched = await launch(plan, {
-    onSpawned: (stage0) => {
-      if (!cgroupDirs) return;
-      try {
-        joinCgroups(cgroupDirs, stage0);
-      } catch (err) {
-        throw new TsociError(`error adding pid ${stage0} to cgroups: ${(err as Error).message}`, (err as TsociError).code);
-      }
-    },
-  });
-  let relay: ConsoleRelay | undefined;
+  // Forwarding is in place before the process exists (as runc's signal handler is): the
+  // process may run and be signalled through us before launch() returns; until its pid is
+  // known, signals wait here.
+  const forwarder = opts.detach ? undefined : new SignalForwarder();
   try {
-    if (fgConsole) relay = new ConsoleRelay(fgConsole.receive());
-  } catch (err) {
-    native().pidfdKill(launched.pid, 9);
-    await launched.exited;
-    throw err;
+    const launched = await launch(plan, {
+      onSpawned: (stage0) => {
+        if (!cgroupDirs) return;
+        try {
+          joinCgroups(cgroupDirs, stage0);
+        } catch (err) {
+          throw new TsociError(`error adding pid ${stage0} to cgroups: ${(err as Error).message}`, (err as TsociError).code);
+        }
+      },
+    });
+    let relay: ConsoleRelay | undefined;
+    try {
+      if (fgConsole) relay = new ConsoleRelay(fgConsole.receive());
+    } catch (err) {
+      native().pidfdKill(launched.pid, 9);
+      await launched.exited;
+      throw err;
+    }
+    try {
+      if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+      if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+    } catch (err) {
+      // runc: the exec failed; the process it started does not outlive that
+      relay?.stop();
+      native().pidfdKill(launched.pid, 9);
+      await launched.exited;
+      throw err;
+    }
+    if (!forwarder) return 0;
+    forwarder.target(launched.pid);
+    const { code, signal } = await launched.exited;
+    await relay?.finish();
+    return signal ? 128 + signal : code ?? 1;
+  } finally {
+    forwarder?.stop();
   }
-  try {
-    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
-    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
-  } catch (err) {
-    // runc: the exec failed; the process it started does not outlive that
-    relay?.stop();
-    native().pidfdKill(launched.pid, 9);
-    await launched.exited;
-    throw err;
+}
+
+/** Forwards FORWARDED_SIGNALS to a process, holding those that arrive before it is known. */
+class SignalForwarder {
+  private pid = 0;
+  private readonly held: NodeJS.Signals[] = [];
+  private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.pid) native().pidfdKill(this.pid, signalNumber(sig));
+    else this.held.push(sig);
+  };
+
+  constructor() {
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, this.handler);
   }
-  if (opts.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => native().pidfdKill(launched.pid, signalNumber(sig));
-  for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
-  const { code, signal } = await launched.exited;
-  await relay?.finish();
-  for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
-  return signal ? 128 + signal : code ?? 1;
+
+  target(pid: number): void {
+    this.pid = pid;
+    for (const sig of this.held.splice(0)) this.handler(sig);
+  }
+
+  stop(): void {
+    for (const sig of FORWARDED_SIGNALS) process.off(sig, this.handler);
+  }
 }

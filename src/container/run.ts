@@ -55,9 +55,11 @@ export async function run(opts: CreateOptions & { detach?: boolean; keep?: boole
     } finally {
       cdir.release();
     }
-    // in the same tick as the start: from here on every signal goes to the container
-    stopHandlers(false);
+    // in the same tick as the start: from here on every signal goes to the container. The
+    // forwarders come first: removing a signal's last listener closes its handle, and a
+    // signal already caught (sent as the process started) would be dropped with it
     if (!opts.detach && !stoppedBy) for (const sig of FORWARDED) process.on(sig, forward);
+    stopHandlers(false);
     if (stoppedBy) {
       relay?.stop();
       await deleteContainer({ ...opts, force: true });
