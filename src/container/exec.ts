@@ -9,7 +9,7 @@ import { launch } from '../launch/launch';
 import { sendPidfd } from '../fds/pidfd-socket';
 import { execCgroupDirs, parseSubCgroups } from './exec-cgroups';
 import { writePidFile } from './create';
-import { FORWARDED_SIGNALS, signalNumber } from '../util/forwarded-signals';
+import { SignalForwarder } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
 import { ConsoleRelay, openForegroundConsole } from '../console/console';
 import { hostLsmFacts } from '../host/host-lsm';
@@ -100,28 +100,5 @@ export async function exec(opts: ExecOptions): Promise<number> {
     return signal ? 128 + signal : code ?? 1;
   } finally {
     forwarder?.stop();
-  }
-}
-
-/** Forwards FORWARDED_SIGNALS to a process, holding those that arrive before it is known. */
-class SignalForwarder {
-  private pid = 0;
-  private readonly held: NodeJS.Signals[] = [];
-  private readonly handler = (sig: NodeJS.Signals): void => {
-    if (this.pid) native().pidfdKill(this.pid, signalNumber(sig));
-    else this.held.push(sig);
-  };
-
-  constructor() {
-    for (const sig of FORWARDED_SIGNALS) process.on(sig, this.handler);
-  }
-
-  target(pid: number): void {
-    this.pid = pid;
-    for (const sig of this.held.splice(0)) this.handler(sig);
-  }
-
-  stop(): void {
-    for (const sig of FORWARDED_SIGNALS) process.off(sig, this.handler);
   }
 }

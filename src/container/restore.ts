@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadSpec } from '../spec/load';
+import type { Spec } from '../spec/types';
 import { native } from '../native';
 import { checkId } from '../state/paths';
 import { readProcStat } from '../state/proc';
@@ -12,7 +13,7 @@ import { deleteContainer } from './delete';
 import { writePidFile } from './create';
 import { hookState } from './start-hooks';
 import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
-import { FORWARDED_SIGNALS as FORWARDED, signalNumber as osSignal } from '../util/forwarded-signals';
+import { SignalForwarder } from '../util/forwarded-signals';
 import type { GlobalOptions } from './options';
 
 export interface RestoreOptions extends GlobalOptions, CriuFlags {
@@ -51,6 +52,16 @@ export async function restore(opts: RestoreOptions): Promise<number> {
   }
   const criu = await Criu.open(opts.criu);
   if (!opts.detach && !opts.noSubreaper) native().setChildSubreaper();
+  // in the foreground, from before the container exists: a signal caught meanwhile is held for it
+  const forwarder = opts.detach ? undefined : new SignalForwarder();
+  try {
+    return await restoreWith(opts, criu, bundle, spec, imagePath, forwarder);
+  } finally {
+    forwarder?.stop();
+  }
+}
+
+async function restoreWith(opts: RestoreOptions, criu: Criu, bundle: string, spec: Spec, imagePath: string, forwarder: SignalForwarder | undefined): Promise<number> {
   const container = claimContainer(opts.root, opts.id, bundle, spec);
   const { cdir, state } = container;
   await makeOrRemove(container, spec, async (progress) => {
@@ -80,8 +91,7 @@ export async function restore(opts: RestoreOptions): Promise<number> {
     );
     if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
   });
-  const forward = (sig: NodeJS.Signals) => native().pidfdKill(state.pid, osSignal(sig));
-  if (!opts.detach) for (const sig of FORWARDED) process.on(sig, forward);
+  forwarder?.target(state.pid);
   try {
     await runHooks('poststart', spec.hooks?.poststart, hookState(state, 'running'));
   } catch (err) {
@@ -90,7 +100,6 @@ export async function restore(opts: RestoreOptions): Promise<number> {
   }
   if (opts.detach) return 0;
   const exit = await native().waitChild(state.pid);
-  for (const sig of FORWARDED) process.off(sig, forward);
   await deleteContainer({ ...opts, force: true });
   if ('errno' in exit) return 1;
   return exit.signal ? 128 + exit.signal : exit.code ?? 1;

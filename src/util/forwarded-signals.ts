@@ -1,4 +1,5 @@
 import { constants } from 'os';
+import { native } from '../native';
 
 /**
  * What foreground run/exec pass on to the container process: every catchable signal Node
@@ -13,4 +14,27 @@ export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP
 
 export function signalNumber(sig: NodeJS.Signals): number {
   return constants.signals[sig];
+}
+
+/** Forwards FORWARDED_SIGNALS to a process, holding those that arrive before it is known. */
+export class SignalForwarder {
+  private pid = 0;
+  private readonly held: NodeJS.Signals[] = [];
+  private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.pid) native().pidfdKill(this.pid, signalNumber(sig));
+    else this.held.push(sig);
+  };
+
+  constructor() {
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, this.handler);
+  }
+
+  target(pid: number): void {
+    this.pid = pid;
+    for (const sig of this.held.splice(0)) this.handler(sig);
+  }
+
+  stop(): void {
+    for (const sig of FORWARDED_SIGNALS) process.off(sig, this.handler);
+  }
 }

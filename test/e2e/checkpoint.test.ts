@@ -265,6 +265,28 @@ describeIfCriu('checkpoint / restore (CRIU)', () => {
     expect(tsoci(['state', id]).stderr).toContain('does not exist');
   });
 
+  test('restore in the foreground: a signal caught while CRIU restores is held and passed to the container', async () => {
+    // the restored shell exits 7 on TERM: tsoci exits 7 only if the signal reached it
+    const b = makeBundle(testSpec(['sh', '-c', 'trap "exit 7" TERM; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done']));
+    try {
+      const id = uniqueId('crsig');
+      await runCounter(id, b);
+      expect(tsoci(['checkpoint', '--image-path', images, id]).status).toBe(0);
+      const fg = tsociPiped(['restore', '--bundle', b, '--image-path', images, id]);
+      // the state directory exists from the claim on, while CRIU has not restored anything yet
+      waitFor(() => fs.existsSync(path.join(TEST_ROOT, id)), 10000, 'claimed');
+      const pid = restoreProcess(id);
+      process.kill(pid, 'SIGTERM');
+      const r = await fg;
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(7);
+      expect(tsoci(['state', id]).stderr).toContain('does not exist');
+    } finally {
+      deleteAll();
+      removeBundle(b);
+    }
+  });
+
   test('restore runs prestart, createRuntime and poststart hooks with the restored pid; a bind mount comes back', async () => {
     const out = fs.mkdtempSync(path.join(bundle, 'hooks-'));
     const shared = fs.mkdtempSync(path.join(bundle, 'shared-'));
@@ -338,4 +360,19 @@ function parseCgroups(text: string): Record<string, string> {
     for (const c of ctl.split(',')) out[c] = p;
   }
   return out;
+}
+
+/** The pid of the `tsoci restore … <id>` process (the launcher execs Node in place: one pid). */
+function restoreProcess(id: string): number {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.includes('restore') && argv.includes(id) && !argv[0].endsWith('bash')) return Number(name);
+  }
+  throw new Error(`no restore process for ${id}`);
 }
