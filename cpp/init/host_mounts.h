@@ -5,7 +5,7 @@
 //
 // Every mount made there is recorded as it is made ("<mount id> <mount point>" lines in
 // plan.hostMountRecord, a file in the container's state directory), so that `delete` and
-// a failed create unmount exactly those (src/container/host-mounts.ts).
+// a failed create unmount exactly those (src/host/host-mounts.ts).
 #pragma once
 #include <string>
 

@@ -50,7 +50,7 @@ export const updateCommand: CommandModule<GlobalArgs, UpdateArgs> = {
   },
   handler: (argv) =>
     runCommand(async () => {
-      const { resourcesFromArgs } = await import('../container/update-args');
+      const { resourcesFromArgs } = await import('./update-args');
       const { update } = await import('../container/update');
       const resources = resourcesFromArgs(argv);
       if (argv['kernel-memory'] !== undefined || argv['kernel-memory-tcp'] !== undefined) {

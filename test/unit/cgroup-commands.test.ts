@@ -1,6 +1,6 @@
 import { ramInBytes, parseDuration } from '../../src/util/units';
 import { mergeResources } from '../../src/container/update';
-import { resourcesFromArgs } from '../../src/container/update-args';
+import { resourcesFromArgs } from '../../src/cli/update-args';
 import { filterPsOutput } from '../../src/container/ps';
 import { eventLine, oomHappened } from '../../src/container/events';
 
