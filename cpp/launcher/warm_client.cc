@@ -160,8 +160,11 @@ bool SendRequest(int sock, const char* body, uint32_t length, long deadline) {
 void TryWarm(int argc, char** argv, const char* record) {
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  if (!PoolSocket(addr) || access(addr.sun_path, F_OK) != 0) return;  // no pool: one failed syscall
+  struct stat st;
+  if (!PoolSocket(addr) || stat(addr.sun_path, &st) != 0) return;  // no pool: one failed syscall
   debugOn = getenv("TSOCI_WARM_DEBUG") != nullptr;
+  // another user's pool (or a path squatted by one): not even a connection
+  if (st.st_uid != geteuid() || !S_ISSOCK(st.st_mode)) return (void)Cold("the pool's socket belongs to another user or is not a socket");
   if (strcmp(CommandWord(argc, argv), "warm") == 0) return (void)Cold("`warm` is never served by the pool");
   long deadline = NowMs() + kAcceptWaitMs;
   Fd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

@@ -24,6 +24,7 @@ const WITH_VALUE = new Set(['--root', '--log', '--log-format', '--criu', '--root
 /** read once when the bundle loads (util/fault, util/trace, state/store) or by Node itself */
 const READ_AT_LOAD = ['TSOCI_FAULT', 'TSOCI_TRACE', 'TSOCI_LOCK_TIMEOUT_MS', 'NODE_OPTIONS'];
 const NAMESPACES = ['mnt', 'pid', 'user', 'net', 'cgroup'];
+export const GAVE_UP = 'the caller gave up before the worker accepted';
 
 export function parseRequest(body: Buffer): WarmRequest | string {
   const parts = body.toString('utf8').split('\0');
@@ -64,7 +65,9 @@ export function refusal(req: WarmRequest, peer: { pid: number; uid: number }, bu
     for (const ns of NAMESPACES) if (!sameFile(`/proc/${peer.pid}/ns/${ns}`, `/proc/self/ns/${ns}`)) return `caller in another ${ns} namespace`;
     if (!sameFile(`/proc/${peer.pid}/root`, '/')) return 'caller has another root';
   } catch (err) {
-    return `inspect the caller (/proc/${peer.pid}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return GAVE_UP; // it exited: it went cold
+    return `inspect the caller (/proc/${peer.pid}): ${code ?? String(err)}`;
   }
   const word = commandWord(req.args);
   if (word !== '' && !SERVED.has(word)) return `command ${word} is not served warm`;

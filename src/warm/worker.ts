@@ -14,7 +14,7 @@ import { useInitHost } from '../launch/init-host';
 import { validateConfig, validateFeatures, validateProcess, validateResources, validateState } from '../spec/validate';
 import { childProcess, tty } from '../util/lazy';
 import { launcherInitHost } from './launcher-host';
-import { commandWord, parseRequest, refusal, type WarmRequest } from './request';
+import { commandWord, GAVE_UP, parseRequest, refusal, type WarmRequest } from './request';
 import { warmNative, WarmOp, type AcceptedConnection } from './warm-native';
 
 declare const TSOCI_BUILD_ID: string;
@@ -74,7 +74,7 @@ function answer(conn: AcceptedConnection): WarmRequest | string {
   }
   if (!w.warmAnswer(conn.fd, true, '')) {
     process.chdir('/');
-    return 'the caller gave up before the worker accepted';
+    return GAVE_UP;
   }
   return req;
 }
