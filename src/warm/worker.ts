@@ -15,7 +15,7 @@ import { validateConfig, validateFeatures, validateProcess, validateResources, v
 import { childProcess, tty } from '../util/lazy';
 import { launcherInitHost } from './launcher-host';
 import { commandWord, GAVE_UP, parseRequest, refusal, type WarmRequest } from './request';
-import { warmNative, WarmOp, type AcceptedConnection } from './warm-native';
+import { warmNative, type AcceptedConnection } from './warm-native';
 
 declare const TSOCI_BUILD_ID: string;
 const BUILD_ID = typeof TSOCI_BUILD_ID === 'string' ? TSOCI_BUILD_ID : 'none';
@@ -86,9 +86,7 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   closeQuietly([LISTEN_FD, EVENTS_FD]);
   // before anything touches process.stdout/stderr: Node makes them on first use, from fds 1 and 2
   const adopted = w.warmAdoptStdio(conn.stdio);
-  process.on('exit', (code) => {
-    w.warmCall(conn.fd, WarmOp.Exit, code);
-  });
+  exitThroughLauncher(conn.fd);
   if (adopted !== 0) {
     process.exitCode = 1;
     return;
@@ -102,6 +100,20 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   useLauncherFdRecord(req.fdRecord, conn.pid);
   useInitHost(launcherInitHost(conn.fd));
   main(separateExecCommand(req.args));
+}
+
+/**
+ * Once every 'exit' listener has run (the command's own, e.g. a terminal's restore, are added
+ * after this), the status goes to the launcher and the process ends without Node's teardown.
+ * Both ways out (process.exit and an empty event loop) emit 'exit' through process.emit.
+ */
+function exitThroughLauncher(conn: number): void {
+  const emit = process.emit.bind(process) as (name: string, ...args: unknown[]) => boolean;
+  (process as unknown as { emit: typeof emit }).emit = (name: string, ...args: unknown[]): boolean => {
+    const result = emit(name, ...args);
+    if (name === 'exit') warmNative().warmExit(conn, Number(process.exitCode ?? args[0] ?? 0) || 0);
+    return result;
+  };
 }
 
 export function runWorker(): void {
