@@ -12,6 +12,12 @@ const STOP_TIMEOUT_MS = 10000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The promise's value, or undefined after ms (the timer is cleared: it keeps nothing alive). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** bin/loader.js: the one that runs this command (the supervisor and its workers load the same build) */
 export function loaderPath(): string {
   const running = process.argv[1];
@@ -61,14 +67,14 @@ export async function startPool(p: PoolPaths, workers: number): Promise<void> {
   }
   if (word?.startsWith('error: ')) {
     // it cleans up after itself and exits
-    await Promise.race([exited, sleep(STOP_TIMEOUT_MS)]);
+    await within(exited, STOP_TIMEOUT_MS);
     throw new TsociError(word.slice('error: '.length));
   }
   // no word: it died, or hangs; make sure nothing is left
   let how = 'did not report ready within ' + START_TIMEOUT_MS / 1000 + ' s';
   if (word === undefined) {
     child.kill('SIGTERM');
-    if ((await Promise.race([exited, sleep(2000).then(() => undefined)])) === undefined) child.kill('SIGKILL');
+    if ((await within(exited, 2000)) === undefined) child.kill('SIGKILL');
   } else {
     how = await exited;
   }

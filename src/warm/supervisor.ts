@@ -158,11 +158,13 @@ export class Supervisor {
       this.status.failuresInARow++;
       this.log(`worker ${w.pid} ${how} ${w.state === 'starting' ? 'before it was ready' : 'without serving'} (${this.status.failuresInARow} in a row)`);
       if (this.status.failuresInARow >= MAX_FAILURES_IN_A_ROW) {
-        this.failed(`${this.status.failuresInARow} workers in a row ended without serving (the last ${how}); see ${this.opts.paths.log}`);
+        const see = this.reported ? `; see ${this.opts.paths.log}` : '';
+        this.failed(`${this.status.failuresInARow} workers in a row ended without serving (the last ${how})${see}`);
         return;
       }
       const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this.status.failuresInARow - 1), BACKOFF_MAX_MS);
       this.save();
+      if (this.retryTimer) return;
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.fill();
