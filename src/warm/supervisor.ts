@@ -20,6 +20,7 @@ const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 const STOP_GRACE_MS = 3000;
 const BACKLOG = 128;
+const MAX_REASONS = 32;
 
 export interface SupervisorOptions {
   paths: PoolPaths;
@@ -134,14 +135,16 @@ export class Supervisor {
         this.report('ready');
       }
     } else if (e.event === 'accepted') {
-      const command = typeof e.command === 'string' && e.command ? e.command : 'unknown';
+      const command = typeof e.command === 'string' && /^[a-z][a-z-]{0,31}$/.test(e.command) ? e.command : 'other';
       w.state = 'busy';
       w.command = command;
       w.accepted = true;
       this.status.served[command] = (this.status.served[command] ?? 0) + 1;
       this.fill();
     } else if (e.event === 'refused') {
-      const reason = typeof e.reason === 'string' && e.reason ? e.reason : 'unknown';
+      // reasons are counted by their text: bounded, so a chatty worker cannot grow status.json without end
+      let reason = typeof e.reason === 'string' && e.reason ? e.reason.slice(0, 120) : 'unknown';
+      if (!(reason in this.status.fallbacks) && Object.keys(this.status.fallbacks).length >= MAX_REASONS) reason = 'other';
       this.status.fallbacks[reason] = (this.status.fallbacks[reason] ?? 0) + 1;
     } else {
       this.log(`worker ${w.pid}: unknown event ${line.slice(0, 200)}`);

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createTestUser, removeTestUser, rootlessUnavailable, runAs, type TestUser } from '../helpers/rootless-user';
+import { tsoci } from '../helpers/tsoci';
 import { alive, ask, BROKEN_WORKER, poolStatus, STANDIN_WORKER, until, warm } from '../helpers/warm-pool';
 
 // The warm pool's supervisor and `tsoci warm start|stop|status`, with a stand-in worker
@@ -141,6 +142,12 @@ describe('faults', () => {
     const sock = path.join(dir, 'pool.sock');
     expect(fs.lstatSync(sock).isSocket()).toBe(true);
     expect(await ask(sock, 'state')).toBe('ECONNREFUSED');
+    // a command meets the stale socket and runs cold, at once
+    const t0 = Date.now();
+    const features = tsoci(['features'], { env: { ...process.env, TSOCI_WARM_DIR: dir } });
+    expect(features).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(features.stdout).ociVersionMax).toBeTruthy();
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(warm(dir, ['status'])).toMatchObject({ status: 1, stderr: `warm pool is not running (${dir})\n` });
     expect(warm(dir, ['start'], { worker: STANDIN_WORKER })).toMatchObject({ status: 0, stderr: '' });
     const again = poolStatus(dir);
