@@ -72,6 +72,12 @@ export class Supervisor {
     fs.writeFileSync(p.log, '', { mode: 0o600 });
     this.log(`supervisor ${process.pid} listening on ${p.socket}, ${this.opts.workers} worker(s)`);
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void this.stop(0));
+    process.on('uncaughtException', (err) => {
+      this.log(`internal error: ${err.stack ?? err.message}`);
+      void this.stop(1);
+    });
+    // alive until stopped, even with no worker and no socket (a pool that gave up says why in status)
+    setInterval(() => undefined, 1 << 30);
     this.fill();
   }
 

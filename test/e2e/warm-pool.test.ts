@@ -180,6 +180,28 @@ describe('faults', () => {
   });
 });
 
+test('a running pool whose workers start dying (the build broke under it) gives up: socket gone, status says why, stop cleans', async () => {
+  const dir = newDir();
+  const scripts = fs.mkdtempSync('/run/tsoci-warm-script-');
+  dirs.push(scripts);
+  const script = path.join(scripts, 'worker.js');
+  fs.copyFileSync(STANDIN_WORKER, script);
+  expect(warm(dir, ['start'], { worker: script }).status).toBe(0);
+  const s = poolStatus(dir);
+  fs.copyFileSync(BROKEN_WORKER, script);
+  for (const w of s.workers) process.kill(w.pid, 'SIGKILL');
+  await until(() => poolStatus(dir).state === 'failed', 15000, 'the pool to give up');
+  const failed = poolStatus(dir);
+  expect(failed.reason).toMatch(new RegExp(`^5 workers in a row ended without serving \\(the last exited with status 3\\); see ${dir}/supervisor\\.log$`));
+  expect(failed.workers).toEqual([]);
+  expect(fs.existsSync(path.join(dir, 'pool.sock'))).toBe(false);
+  expect(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8')).toMatch(/exited with status 3 before it was ready \(5 in a row\)/);
+  expect(warm(dir, ['status']).stdout).toMatch(/\(failed: 5 workers in a row/);
+  expect(warm(dir, ['stop']).status).toBe(0);
+  expect(alive(failed.supervisorPid)).toBe(false);
+  expect(fs.existsSync(dir)).toBe(false);
+});
+
 describe('a second user', () => {
   const why = rootlessUnavailable();
   let u: TestUser | undefined;
