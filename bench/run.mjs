@@ -3,7 +3,7 @@
 // cold (no pool) and warm (a pool the bench starts, bench/pool.mjs). Whole processes are
 // timed; runtimes alternate run by run; medians and ratios are printed. Then docker and
 // podman `run --rm` with each runtime (bench/managers.mjs), when installed.
-// Usage: npm run bench [-- --quick] [-- --runs N] [-- --no-managers]
+// Usage: npm run bench [-- --quick] [-- --runs N] [-- --no-managers] [-- --pool-workers N (default 2)]
 import { spawnSync, spawn, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -28,7 +28,8 @@ const RUNTIMES = {
   crun: ['crun'],
 };
 const ENV = { cold: { ...process.env, TSOCI_WARM_DIR: NO_POOL_DIR }, warm: { ...process.env, TSOCI_WARM_DIR: POOL_DIR } };
-const poolFailure = startPool(TSOCI);
+const poolArg = process.argv.indexOf('--pool-workers');
+const poolFailure = startPool(TSOCI, poolArg > 0 ? Number(process.argv[poolArg + 1]) : 2);
 if (poolFailure) {
   console.error(`no warm column: tsoci warm start failed: ${poolFailure}`);
   delete RUNTIMES.warm;
