@@ -58,7 +58,8 @@ export class Supervisor {
   /** Makes the directory and the socket, writes the pid file, starts the workers. */
   async start(): Promise<void> {
     const p = this.opts.paths;
-    process.umask(0o077);
+    // no window where the socket is open to others; workers get the caller's umask with each request
+    const umask = process.umask(0o077);
     makePoolDir(p.dir);
     const running = livePoolPid(p);
     if (running !== undefined && running !== process.pid) throw new TsociError(`warm pool is already running (pid ${running}, ${p.dir})`);
@@ -67,6 +68,7 @@ export class Supervisor {
     if (typeof fd !== 'number') throw new TsociError(`warm pool: ${fd.error}`);
     this.listenFd = fd;
     fs.chmodSync(p.socket, 0o600);
+    process.umask(umask);
     fs.writeFileSync(`${p.pid}.tmp`, `${process.pid}\n`, { mode: 0o600 });
     fs.renameSync(`${p.pid}.tmp`, p.pid);
     fs.writeFileSync(p.log, '', { mode: 0o600 });
