@@ -1,0 +1,128 @@
+/**
+ * A warm pool worker (started by the supervisor, see WARM-CONTRACT: fd 3 the pool's
+ * listening socket, fd 4 the events pipe). It loads everything a command needs, waits for one
+ * launcher (bin/tsoci) whose request it may serve, becomes that command's process — the
+ * caller's stdio, environment, cwd, umask and arguments — and runs the very same CLI code as
+ * a cold tsoci. It serves exactly one command, then exits with its status.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { main } from '../main';
+import { separateExecCommand } from '../cli/exec';
+import { useLauncherFdRecord } from '../fds/caller-fds';
+import { useInitHost } from '../launch/init-host';
+import { validateConfig, validateFeatures, validateProcess, validateResources, validateState } from '../spec/validate';
+import { childProcess, tty } from '../util/lazy';
+import { launcherInitHost } from './launcher-host';
+import { commandWord, GAVE_UP, parseRequest, refusal, type WarmRequest } from './request';
+import { warmNative, WarmOp, type AcceptedConnection } from './warm-native';
+
+declare const TSOCI_BUILD_ID: string;
+const BUILD_ID = typeof TSOCI_BUILD_ID === 'string' ? TSOCI_BUILD_ID : 'none';
+
+const LISTEN_FD = 3;
+const EVENTS_FD = 4;
+
+function event(fields: Record<string, unknown>): void {
+  try {
+    fs.writeSync(EVENTS_FD, `${JSON.stringify({ ...fields, pid: process.pid })}\n`);
+  } catch {
+    /* the supervisor is gone: the next accept sees it and exits */
+  }
+}
+
+/** What a command would otherwise load on first use (lazy in the cold path, to start fast). */
+function preload(): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  require('yargs/yargs');
+  childProcess();
+  tty();
+  for (const validate of [validateConfig, validateState, validateProcess, validateResources, validateFeatures]) validate({});
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    require(path.join(__dirname, 'systemd-dbus'));
+  } catch {
+    /* not bundled (ts-jest): loaded on use */
+  }
+}
+
+function closeQuietly(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** Checks, then (last, as it changes this process) the caller's cwd; answers the launcher. */
+function answer(conn: AcceptedConnection): WarmRequest | string {
+  const w = warmNative();
+  const req = parseRequest(conn.body);
+  let why = typeof req === 'string' ? req : refusal(req, conn, BUILD_ID);
+  if (!why && typeof req !== 'string') {
+    try {
+      process.chdir(req.cwd);
+    } catch (err) {
+      why = `chdir ${req.cwd}: ${(err as NodeJS.ErrnoException).code}`;
+    }
+  }
+  if (why || typeof req === 'string') {
+    w.warmAnswer(conn.fd, false, why ?? 'malformed request');
+    return why ?? 'malformed request';
+  }
+  if (!w.warmAnswer(conn.fd, true, '')) {
+    process.chdir('/');
+    return GAVE_UP;
+  }
+  return req;
+}
+
+/** Becomes the caller's command: from here on the worker is that command's process. */
+function serve(conn: AcceptedConnection, req: WarmRequest): void {
+  const w = warmNative();
+  event({ event: 'accepted', command: commandWord(req.args) || '(none)' });
+  closeQuietly([LISTEN_FD, EVENTS_FD]);
+  // before anything touches process.stdout/stderr: Node makes them on first use, from fds 1 and 2
+  const adopted = w.warmAdoptStdio(conn.stdio);
+  process.on('exit', (code) => {
+    w.warmCall(conn.fd, WarmOp.Exit, code);
+  });
+  if (adopted !== 0) {
+    process.exitCode = 1;
+    return;
+  }
+  // the launcher gone (the caller killed it): nobody waits for this command any more
+  w.warmWatchLauncher(conn.fd);
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, req.env);
+  process.umask(req.umask);
+  process.argv = [process.argv[0], process.argv[1], ...req.args];
+  useLauncherFdRecord(req.fdRecord, conn.pid);
+  useInitHost(launcherInitHost(conn.fd));
+  main(separateExecCommand(req.args));
+}
+
+export function runWorker(): void {
+  delete process.env.TSOCI_WARM_ROLE;
+  const w = warmNative();
+  preload();
+  event({ event: 'ready' });
+  for (;;) {
+    const got = w.warmAccept(LISTEN_FD, EVENTS_FD);
+    if ('closed' in got) process.exit(0); // the supervisor is gone: no pool any more
+    if ('error' in got) {
+      event({ event: 'refused', reason: got.error });
+      continue;
+    }
+    const req = answer(got);
+    if (typeof req === 'string') {
+      closeQuietly(got.stdio);
+      event({ event: 'refused', reason: req });
+      continue;
+    }
+    serve(got, req);
+    return;
+  }
+}
