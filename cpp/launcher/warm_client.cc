@@ -67,11 +67,12 @@ const char* CommandWord(int argc, char** argv) {
   return "";
 }
 
-long NowMs() {
+long NowUs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000L;
 }
+long NowMs() { return NowUs() / 1000; }
 
 // Waits for `events` on fd until the deadline: true when ready.
 bool WaitFor(int fd, short events, long deadline) {
@@ -166,7 +167,8 @@ void TryWarm(int argc, char** argv, const char* record) {
   // another user's pool (or a path squatted by one): not even a connection
   if (st.st_uid != geteuid() || !S_ISSOCK(st.st_mode)) return (void)Cold("the pool's socket belongs to another user or is not a socket");
   if (strcmp(CommandWord(argc, argv), "warm") == 0) return (void)Cold("`warm` is never served by the pool");
-  long deadline = NowMs() + kAcceptWaitMs;
+  const long start = NowUs();
+  const long deadline = start / 1000 + kAcceptWaitMs;
   Fd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!sock) return (void)Cold("socket", errno);
   if (connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) return (void)Cold(addr.sun_path, errno);
@@ -200,6 +202,7 @@ void TryWarm(int argc, char** argv, const char* record) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     return (void)Cold("send go", n < 0 ? errno : EIO);
   }
+  if (debugOn) dprintf(2, "tsoci: warm: worker %d took the command after %ld us\n", static_cast<int>(answer.pid), NowUs() - start);
   ServeWorker(sock.release(), worker.release(), answer.pid, record, &relayed);
 }
 

@@ -214,4 +214,20 @@ describe('signals reach the container through the launcher and the worker', () =
     const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? s)));
     expect(code).toBe(7);
   });
+
+  test('a signal that kills the worker kills the launcher the same way (events, SIGTERM): as cold', async () => {
+    const id = uniqueId('wev');
+    expect((await cold(['run', '--detach', '--bundle', bundle, id])).status).toBe(0);
+    const endBy = async (env: NodeJS.ProcessEnv) => {
+      const child = spawn(TSOCI, ['--root', TEST_ROOT, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'ignore'], env });
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      child.kill('SIGTERM');
+      return new Promise((resolve) => child.on('exit', (c, s) => resolve({ code: c, signal: s })));
+    };
+    const c = await endBy(coldEnv());
+    await pool.waitIdle(1);
+    const { result, commands } = await pool.track(() => endBy(pool.env()));
+    expect(commands).toEqual(['events']);
+    expect(await result).toEqual(c);
+  });
 });

@@ -79,6 +79,22 @@ describe('a caller the worker must not serve goes cold', () => {
     expect([w.status, w.stdout]).toEqual([c.status, c.stdout]);
   });
 
+  test('a caller with fewer capabilities or other groups: refused, same result as cold', async () => {
+    const args = ['--root', TEST_ROOT, 'state', 'nosuch-warm'];
+    for (const [prefix, reason] of [
+      [['setpriv', '--bounding-set=-sys_ptrace', '--'], 'caller has other credentials (CapPrm)'], // root's permitted set is cut by the bounding set at exec
+      [['setpriv', '--groups=1,2', '--'], 'caller has other credentials (Groups)'],
+    ] as [string[], string][]) {
+      await pool.waitIdle(1);
+      const c = spawnSync(prefix[0], [...prefix.slice(1), TSOCI, ...args], { encoding: 'utf8', env: coldEnv() });
+      const n = pool.refused().length;
+      const { result: w, commands } = await pool.track(() => spawnSync(prefix[0], [...prefix.slice(1), TSOCI, ...args], { encoding: 'utf8', env: pool.env() }), 0);
+      expect(commands).toEqual([]);
+      expect([w.status, w.stdout, w.stderr]).toEqual([c.status, c.stdout, c.stderr]);
+      expect(refusedSince(n)).toEqual([reason]);
+    }
+  });
+
   test('checkpoint, restore and an environment the worker read at load time are not served warm', async () => {
     for (const [args, env, reason] of [
       [['checkpoint', 'nosuch-warm'], {}, 'command checkpoint is not served warm'],
