@@ -99,6 +99,7 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   w.warmWatchLauncher(conn.fd);
   for (const name of Object.keys(process.env)) delete process.env[name];
   Object.assign(process.env, req.env);
+  delete process.env.TSOCI_CALLER_FDS; // a stale one of the caller's: ours came with the request
   process.umask(req.umask);
   process.argv = [process.argv[0], process.argv[1], ...req.args];
   useLauncherFdRecord(req.fdRecord, conn.pid);

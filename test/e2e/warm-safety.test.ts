@@ -165,14 +165,14 @@ describe('a caller the worker must not serve goes cold', () => {
 });
 
 describe('faults', () => {
-  test('no worker takes the request in time (workers stopped): cold, and the stale request is never run', async () => {
+  test('no worker takes the request in time (workers stopped, the default 10 ms): cold, and the stale request is never run', async () => {
     await pool.waitIdle(2);
     const idle = pool.idle();
     for (const pid of idle) process.kill(pid, 'SIGSTOP');
     const n = pool.refused().length;
     let w: Result;
     try {
-      w = tsoci(['state', 'nosuch-warm'], { env: pool.env() });
+      w = tsoci(['state', 'nosuch-warm'], { env: pool.env({ TSOCI_WARM_WAIT_MS: '10' }) });
     } finally {
       for (const pid of idle) process.kill(pid, 'SIGCONT');
     }

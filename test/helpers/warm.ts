@@ -37,9 +37,9 @@ export class TestPool {
     this.child.on('exit', () => (this.exited = true));
   }
 
-  /** env for a command that must reach this pool */
+  /** env for a command that must reach this pool (a worker busy on a loaded host may take more than 10 ms) */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, TSOCI_WARM_DIR: this.dir, ...extra };
+    return { ...process.env, TSOCI_WARM_DIR: this.dir, TSOCI_WARM_WAIT_MS: '3000', ...extra };
   }
 
   /** workers waiting in accept */
