@@ -15,11 +15,14 @@ jest.setTimeout(120000);
 
 let pool: TestPool;
 let bundle: string;
+let badBundle: string;
 const cleanup: string[] = [];
 
 beforeAll(async () => {
   pool = new TestPool(poolDir(), 2);
   bundle = makeBundle(testSpec(['sleep', '100']));
+  badBundle = makeBundle(testSpec(['/no/such/executable']));
+  cleanup.push(badBundle);
   await pool.waitIdle(2);
 });
 
@@ -86,6 +89,10 @@ describe('differential: cold and warm give the same results', () => {
     await step(['state', id]);
     await step(['run', '--bundle', bundle, '--no-such-flag', id]);
     await step(['run', '--bundle', '/nonexistent/bundle', id]);
+    // fails once tsoci-init runs: the init is killed, waited and reaped through the launcher
+    await step(['create', '--bundle', badBundle, id]);
+    await step(['run', '--bundle', badBundle, id]);
+    await step(['state', id]);
     await step(['features']);
     await step(['--version']);
     return out;
