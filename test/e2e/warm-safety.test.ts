@@ -184,6 +184,26 @@ describe('faults', () => {
     expect(refusedSince(n)).toEqual(['the caller gave up before the worker accepted']);
   });
 
+  test('supervisor SIGKILLed after a command: every idle worker ends (the ones that lost the race for it too)', async () => {
+    const own = new TestPool(poolDir(), 3);
+    cleanup.push(path.dirname(own.dir));
+    await own.waitIdle(3);
+    const { commands } = await own.track(() => tsoci(['list', '-q'], { env: own.env() }));
+    expect(commands).toEqual(['list']);
+    await own.waitIdle(3);
+    // all three wake for one connection (stopped while it came, then continued): two lose it
+    const idle = own.idle();
+    for (const pid of idle) process.kill(pid, 'SIGSTOP');
+    tsoci(['list', '-q'], { env: own.env({ TSOCI_WARM_WAIT_MS: '10' }) });
+    for (const pid of idle) process.kill(pid, 'SIGCONT');
+    await sleep(300);
+    const workers = own.events.filter((e) => e.event === 'ready').map((e) => e.pid);
+    await own.killSupervisor();
+    const alive = () => workers.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')));
+    for (let i = 0; i < 100 && alive().length > 0; i++) await sleep(30);
+    expect(alive()).toEqual([]);
+  });
+
   test('a stale socket (nobody listening): cold', async () => {
     const dir = poolDir();
     cleanup.push(path.dirname(dir));

@@ -83,6 +83,13 @@ export class TestPool {
     return { result, commands: this.accepted().slice(before).map((e) => e.command ?? '') };
   }
 
+  /** the supervisor dies (SIGKILL): its workers must end by themselves */
+  async killSupervisor(): Promise<void> {
+    const done = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await done;
+  }
+
   async stop(): Promise<void> {
     if (this.exited) return;
     const done = new Promise((r) => this.child.once('exit', r));
