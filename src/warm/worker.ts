@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { main } from '../main';
+import { errnoName } from '../native';
 import { separateExecCommand } from '../cli/exec';
 import { useLauncherFdRecord } from '../fds/caller-fds';
 import { useInitHost } from '../launch/init-host';
@@ -92,6 +93,7 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   const adopted = w.warmAdoptStdio(conn.stdio);
   exitThroughLauncher(conn.fd);
   if (adopted !== 0) {
+    fs.writeSync(2, `warm worker ${process.pid}: take the caller's stdio (dup2): ${errnoName(adopted)}\n`);
     process.exitCode = 1;
     return;
   }
