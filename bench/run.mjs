@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// Benchmarks tsoci side by side with runc and crun in one sitting (issue 7). Whole
-// processes are timed; runtimes alternate run by run; medians and ratios are printed.
-// Usage: npm run bench [-- --quick] [-- --runs N]
+// Benchmarks tsoci side by side with runc and crun in one sitting (issues 7, 16): tsoci
+// cold (no pool) and warm (a pool the bench starts, bench/pool.mjs). Whole processes are
+// timed; runtimes alternate run by run; medians and ratios are printed. Then docker and
+// podman `run --rm` with each runtime (bench/managers.mjs), when installed.
+// Usage: npm run bench [-- --quick] [-- --runs N] [-- --no-managers] [-- --pool-workers N (default 2)]
 import { spawnSync, spawn, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
 import { ensureHost, makeBundle, podmanSeccomp } from './setup.mjs';
+import { NO_POOL_DIR, POOL_DIR, poolStatus, settle, startPool, stopPool, wrapper } from './pool.mjs';
+import { benchManagers } from './managers.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -16,11 +20,20 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : quick ? 7 : 21;
 const COUNTS = quick ? [1, 100] : [1, 100, 1000];
 
 ensureHost();
+const TSOCI = path.join(repo, 'bin/tsoci');
 const RUNTIMES = {
-  tsoci: [path.join(repo, 'bin/tsoci')],
+  cold: [TSOCI],
+  warm: [TSOCI],
   runc: ['runc'],
   crun: ['crun'],
 };
+const ENV = { cold: { ...process.env, TSOCI_WARM_DIR: NO_POOL_DIR }, warm: { ...process.env, TSOCI_WARM_DIR: POOL_DIR } };
+const poolArg = process.argv.indexOf('--pool-workers');
+const poolFailure = startPool(TSOCI, poolArg > 0 ? Number(process.argv[poolArg + 1]) : 2);
+if (poolFailure) {
+  console.error(`no warm column: tsoci warm start failed: ${poolFailure}`);
+  delete RUNTIMES.warm;
+}
 const names = Object.keys(RUNTIMES);
 const rootOf = (rt) => `/run/tsoci-bench/${rt}`;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-bench-'));
@@ -37,7 +50,7 @@ function exec(rt, args, { allowFail = false } = {}) {
   const out = fs.openSync(outFile, 'w');
   const err = fs.openSync(errFile, 'w');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, [...pre, '--root', rootOf(rt), ...args], { stdio: ['ignore', out, err] });
+  const r = spawnSync(bin, [...pre, '--root', rootOf(rt), ...args], { stdio: ['ignore', out, err], env: ENV[rt] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   fs.closeSync(out);
   fs.closeSync(err);
@@ -56,6 +69,23 @@ const newId = (tag) => `b${process.pid}-${tag}-${seq++}`;
 const results = []; // {name, values: {rt: ms}}
 const failures = {};
 function record(name, values) { results.push({ name, values }); }
+
+// a runtime that cannot run a container on this host is left out, with its reason
+const skipped = [];
+for (const rt of ['runc', 'crun']) {
+  const id = newId('probe');
+  const r = exec(rt, ['run', '--bundle', bundle, id], { allowFail: true });
+  if (!r.ok) {
+    skipped.push(`${rt}: left out: ${fs.readFileSync(errFile, 'utf8').trim().split('\n').pop()}`);
+    exec(rt, ['delete', '--force', id], { allowFail: true });
+    delete RUNTIMES[rt];
+    names.splice(names.indexOf(rt), 1);
+  }
+}
+for (const n of skipped) console.error(n);
+process.on('exit', () => {
+  if (RUNTIMES.warm) stopPool(TSOCI);
+});
 
 // 1. the floor
 const floor = median(Array.from({ length: RUNS }, () => timeCmd([process.execPath, '-e', '0'])));
@@ -130,16 +160,17 @@ function initRss(rt, id) {
 // 5. 20 containers created in parallel, then deleted
 const parallel = {};
 for (const rt of names) {
+  if (rt === 'warm') settle(TSOCI);
   const ids = Array.from({ length: 20 }, () => newId('par'));
   const t0 = process.hrtime.bigint();
   const codes = await Promise.all(ids.map((id) => new Promise((resolve) => {
     const [bin, ...pre] = RUNTIMES[rt];
-    spawn(bin, [...pre, '--root', rootOf(rt), 'create', '--bundle', bundleSleep, id], { stdio: 'ignore' }).on('exit', resolve);
+    spawn(bin, [...pre, '--root', rootOf(rt), 'create', '--bundle', bundleSleep, id], { stdio: 'ignore', env: ENV[rt] }).on('exit', resolve);
   })));
   const createdMs = Number(process.hrtime.bigint() - t0) / 1e6;
   await Promise.all(ids.map((id) => new Promise((resolve) => {
     const [bin, ...pre] = RUNTIMES[rt];
-    spawn(bin, [...pre, '--root', rootOf(rt), 'delete', '--force', id], { stdio: 'ignore' }).on('exit', resolve);
+    spawn(bin, [...pre, '--root', rootOf(rt), 'delete', '--force', id], { stdio: 'ignore', env: ENV[rt] }).on('exit', resolve);
   })));
   parallel[rt] = { wall: Number(process.hrtime.bigint() - t0) / 1e6, createdMs, failures: codes.filter((c) => c !== 0).length };
 }
@@ -152,28 +183,56 @@ for (const rt of names) {
   const id = newId('rss');
   const m = (args) => {
     const report = path.join(work, 'rss');
-    spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', bin, ...pre, '--root', rootOf(rt), ...args], { stdio: 'ignore' });
+    spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', bin, ...pre, '--root', rootOf(rt), ...args], { stdio: 'ignore', env: ENV[rt] });
     return Number(fs.readFileSync(report, 'utf8').trim().split('\n').pop()) / 1024;
   };
   peak[rt] = Math.max(m(['create', '--bundle', bundle, id]), m(['start', id]), m(['state', id]), m(['delete', '--force', id]));
 }
 
+// 7. the pool's resident memory (supervisor + idle workers), once its workers are all ready
+let pool;
+if (RUNTIMES.warm) {
+  settle(TSOCI);
+  pool = poolStatus(TSOCI);
+}
+
+// 8. docker and podman with each runtime (wrappers give their shims tsoci cold or warm)
+let managers = { rows: [], notes: ['docker, podman: left out (--no-managers)'] };
+if (!process.argv.includes('--no-managers')) {
+  const viaWrapper = Object.fromEntries(names.filter((n) => n !== 'crun').map((n) => [n, n === 'runc' ? execFileSync('sh', ['-c', 'command -v runc']).toString().trim() : wrapper(work, n, TSOCI)]));
+  managers = await benchManagers(work, path.join(bundle, 'rootfs'), viaWrapper, quick ? 5 : 11);
+  for (const row of managers.rows) results.push(row);
+}
+const after = RUNTIMES.warm ? poolStatus(TSOCI) : undefined;
+if (RUNTIMES.warm) stopPool(TSOCI);
+
 // report
 const pad = (s, n) => String(s).padEnd(n);
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : 'n/a');
+const cols = ['cold', 'warm', 'runc', 'crun'];
 const lines = [];
-lines.push(`${pad('benchmark (median ms)', 42)}${pad('tsoci', 9)}${pad('runc', 9)}${pad('crun', 9)}${pad('/runc', 7)}${pad('/crun', 7)}/floor`);
+lines.push(`${pad('benchmark (median ms)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}${pad('warm/runc', 11)}${pad('cold/runc', 11)}cold/floor`);
 for (const { name, values } of results) {
-  lines.push(`${pad(name, 42)}${pad(fmt(values.tsoci), 9)}${pad(fmt(values.runc), 9)}${pad(fmt(values.crun), 9)}${pad(ratio(values.tsoci, values.runc), 7)}${pad(ratio(values.tsoci, values.crun), 7)}${ratio(values.tsoci, floor)}`);
+  lines.push(`${pad(name, 40)}${cols.map((c) => pad(fmt(values[c]), 12)).join('')}${pad(ratio(values.warm, values.runc), 11)}${pad(ratio(values.cold, values.runc), 11)}${name.startsWith('docker') || name.startsWith('podman') ? '' : ratio(values.cold, floor)}`);
 }
-lines.push(`${pad('node -e 0 (floor)', 42)}${fmt(floor)}`);
+lines.push(`${pad('node -e 0 (floor)', 40)}${fmt(floor)}`);
 lines.push('');
-lines.push(`${pad('memory (MB)', 42)}${pad('tsoci', 9)}${pad('runc', 9)}crun`);
-lines.push(`${pad('created container\'s waiting init RSS', 42)}${pad(fmt(rss.tsoci), 9)}${pad(fmt(rss.runc), 9)}${fmt(rss.crun)}`);
-lines.push(`${pad('peak RSS of create/start/state/delete', 42)}${pad(fmt(peak.tsoci), 9)}${pad(fmt(peak.runc), 9)}${fmt(peak.crun)}`);
-lines.push(`${pad('20 parallel creates: failures', 42)}${pad(parallel.tsoci.failures, 9)}${pad(parallel.runc.failures, 9)}${parallel.crun.failures}`);
+lines.push(`${pad('memory (MB)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}`);
+lines.push(`${pad('created container\'s waiting init RSS', 40)}${cols.map((c) => pad(fmt(rss[c]), 12)).join('')}`);
+lines.push(`${pad('peak RSS of create/start/state/delete', 40)}${cols.map((c) => pad(fmt(peak[c]), 12)).join('')}`);
+lines.push(`${pad('20 parallel creates: failures', 40)}${cols.map((c) => pad(parallel[c]?.failures ?? 'n/a', 12)).join('')}`);
+if (pool) {
+  const m = pool.memory;
+  lines.push(`${pad(`warm pool RSS (${pool.workersWanted} workers + supervisor)`, 40)}${fmt(m.totalKiB / 1024)} (supervisor ${fmt(m.supervisorKiB / 1024)}, workers ${fmt(m.workersKiB / 1024)})`);
+}
+if (after) {
+  const list = (r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  lines.push(`warm column: the pool served ${Object.values(after.served).reduce((a, b) => a + b, 0)} command(s) (${list(after.served)}); fallbacks to cold: ${list(after.fallbacks)}`);
+} else lines.push(`no warm column: ${poolFailure}`);
+lines.push('(warm: peak RSS is the launcher\'s; the work is done in a pool worker)');
 for (const [what, n] of Object.entries(failures)) lines.push(`failed runs: ${what}: ${n}`);
-lines.push('', `${RUNS} runs per figure after a warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; node ${process.version}; ${execFileSync('runc', ['--version']).toString().split('\n')[0]}; ${execFileSync('crun', ['--version']).toString().split('\n')[0]}`);
+for (const n of [...skipped, ...managers.notes]) lines.push(n);
+lines.push('', `${RUNS} runs per figure after a warm-up (docker/podman: ${quick ? 5 : 11}); ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; node ${process.version}; ${execFileSync('runc', ['--version']).toString().split('\n')[0]}; ${spawnSync('crun', ['--version']).stdout?.toString().split('\n')[0] ?? 'no crun'}`);
 console.log(lines.join('\n'));
 fs.rmSync(work, { recursive: true, force: true });

@@ -10,6 +10,11 @@ let commit = 'unknown';
 try {
   commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
 } catch { /* not a git checkout */ }
+// the launcher has the same (CMakeLists.txt): a warm worker serves only its own build
+let buildId = 'none';
+try {
+  buildId = readFileSync(new URL('../dist/build-id', import.meta.url), 'utf8').trim();
+} catch { /* built without scripts/build-id.mjs: never served warm */ }
 
 const result = await build({
   entryPoints: ['src/cli-entry.ts'],
@@ -21,7 +26,7 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  define: { TSOCI_VERSION: JSON.stringify(pkg.version), TSOCI_COMMIT: JSON.stringify(commit) },
+  define: { TSOCI_VERSION: JSON.stringify(pkg.version), TSOCI_COMMIT: JSON.stringify(commit), TSOCI_BUILD_ID: JSON.stringify(buildId) },
   // vm.Script (bin/loader.js, the code cache loader) has no dynamic import: turn import() into require
   supported: { 'dynamic-import': false },
   logLevel: 'warning',

@@ -1,6 +1,12 @@
 import { main } from './main';
 import { separateExecCommand } from './cli/exec';
 import { takeCallerFdRecord } from './fds/caller-fds';
+import { runWorker } from './warm/worker';
 
-takeCallerFdRecord();
-main(separateExecCommand(process.argv.slice(2)));
+// a warm pool's worker (src/warm/worker.ts), started by `tsoci warm start`'s supervisor
+if (process.env.TSOCI_WARM_ROLE === 'worker') {
+  runWorker();
+} else {
+  takeCallerFdRecord();
+  main(separateExecCommand(process.argv.slice(2)));
+}

@@ -21,6 +21,7 @@ import { updateCommand } from './cli/update';
 import { eventsCommand } from './cli/events';
 import { checkpointCommand } from './cli/checkpoint';
 import { restoreCommand } from './cli/restore';
+import { warmCommand } from './cli/warm';
 import { writeOut } from './util/out';
 import { trace } from './util/trace';
 
@@ -35,7 +36,7 @@ function versionText(): string {
 }
 
 const COMMANDS = [createCommand, startCommand, stateCommand, killCommand, deleteCommand, runCommandModule, listCommand, specCommand,
-  featuresCommand, execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, checkpointCommand, restoreCommand] as CommandModule<any, any>[];
+  featuresCommand, execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, checkpointCommand, restoreCommand, warmCommand] as CommandModule<any, any>[];
 
 export function main(argv: string[]): void {
   trace('main');

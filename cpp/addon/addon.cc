@@ -9,6 +9,7 @@
 #include "process_ops.h"
 #include "seccomp.h"
 #include "spawn_init.h"
+#include "warm.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterProcessOps(env, exports);
@@ -18,6 +19,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterSpawnInit(env, exports);
   tsoci::RegisterCacheName(env, exports);
   tsoci::RegisterCriu(env, exports);
+  tsoci::RegisterWarmAccept(env, exports);
+  tsoci::RegisterWarmHost(env, exports);
   return exports;
 }
 

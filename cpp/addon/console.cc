@@ -1,7 +1,8 @@
 // The receiving side of --console-socket: what `tsoci run`/`exec` use when they relay a
 // container's terminal themselves, and what tests use to play conmon.
 //
-//   consoleListen(path)             -> fd >= 0 | {errno, error}
+//   consoleListen(path[, backlog])  -> fd >= 0 | {errno, error}
+//        a blocking listening socket (close-on-exec), backlog 4 unless given (the warm pool's is larger)
 //   consoleRecvFd(fd, timeoutMs)    -> {fd, name} | {errno, error}
 //        fd may be a listening socket (one connection is accepted) or a connected one
 //   setWinsize(fd, rows, cols)      -> 0 | errno
@@ -87,7 +88,8 @@ Napi::Value ConsoleListen(const Napi::CallbackInfo& info) {
   if (s.get() < 0) return ErrnoObject(env, errno, "socket");
   if (bind(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
     return ErrnoObject(env, errno, "bind " + path);
-  if (listen(s.get(), 4) < 0) return ErrnoObject(env, errno, "listen on " + path);
+  int backlog = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 4;
+  if (listen(s.get(), backlog) < 0) return ErrnoObject(env, errno, "listen on " + path);
   return Napi::Number::New(env, s.release());
 }
 

@@ -4,6 +4,9 @@
 // command, so it does only that: a few syscalls, no C++ runtime (its static initialisers
 // alone cost more than the rest), buffers on the stack or from malloc.
 //
+// When a warm pool runs (tsoci warm start), the command is handed to one of its workers
+// instead (warm_client.cc), unless that is not possible at once: then the exec as above.
+//
 // The record, TSOCI_CALLER_FDS=<pid>:<fd list> (e.g. "812:3,5-7"), names this pid, which the
 // exec keeps: the bundle trusts it only when the pid is its own, and removes it at start-up.
 #include <dirent.h>
@@ -14,6 +17,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "warm_client.h"
 
 #ifndef TSOCI_NODE
 #define TSOCI_NODE "/usr/bin/node"
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
   Text record;
   if (!record.Append(kRecordName) || !record.AppendInt(getpid()) || !record.Append(":") || !AppendCallerFds(record))
     Fail("list the caller's fds (/proc/self/fd)", strerror(errno));
+  tsoci::TryWarm(argc, argv, record.s + sizeof kRecordName - 1);
 
   // bin/loader.js next to this executable (symlinks resolved: an npm bin link points into
   // the package), else where the build left it (this executable copied elsewhere)

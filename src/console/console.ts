@@ -20,7 +20,7 @@ type ErrnoResult = { errno: number; error: string };
 
 /** The addon's console functions (cpp/addon/console.cc). */
 export interface ConsoleAddon {
-  consoleListen(path: string): number | ErrnoResult;
+  consoleListen(path: string, backlog?: number): number | ErrnoResult;
   consoleRecvFd(fd: number, timeoutMs: number): { fd: number; name: string } | ErrnoResult;
   setWinsize(fd: number, rows: number, cols: number): number;
   getWinsize(fd: number): { rows: number; cols: number } | ErrnoResult;

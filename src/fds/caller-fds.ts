@@ -22,6 +22,8 @@ const O_CLOEXEC = 0o2000000;
 
 /** The launcher's record: null when absent or not ours; undefined until taken. */
 let record: Set<number> | null | undefined;
+/** The process whose fds the caller passed: ours, or a warm worker's launcher (src/warm/). */
+let caller = process.pid;
 
 /** Parses "<pid>:3,5-7": the fds, or null when malformed or naming another pid. */
 export function parseCallerFds(value: string | undefined, pid: number): Set<number> | null {
@@ -40,6 +42,21 @@ export function parseCallerFds(value: string | undefined, pid: number): Set<numb
 export function takeCallerFdRecord(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): void {
   record = parseCallerFds(env[RECORD], pid);
   delete env[RECORD];
+}
+
+/**
+ * A warm worker serves a launcher's command: the caller's fds are the launcher's (it keeps
+ * them and lays them out for tsoci-init), its record came with the request, and the pid
+ * systemd's LISTEN_PID names is the launcher's.
+ */
+export function useLauncherFdRecord(value: string, launcherPid: number): void {
+  caller = launcherPid;
+  record = parseCallerFds(value, launcherPid);
+}
+
+/** The pid the caller started (LISTEN_PID is checked against it). */
+export function callerPid(): number {
+  return caller;
 }
 
 type FdOrigin = 'passed' | 'absent' | 'unknown';

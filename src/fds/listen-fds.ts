@@ -5,8 +5,9 @@
  * LISTEN_PID=1 appended to its environment.
  */
 import type { LaunchPlan } from '../plan/launch-plan';
+import { callerPid } from './caller-fds';
 
-export function listenFdCount(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number {
+export function listenFdCount(env: NodeJS.ProcessEnv = process.env, pid: number = callerPid()): number {
   if (env.LISTEN_PID === undefined || env.LISTEN_FDS === undefined) return 0;
   if (!/^\d+$/.test(env.LISTEN_PID) || Number(env.LISTEN_PID) !== pid) return 0;
   if (!/^\d+$/.test(env.LISTEN_FDS)) return 0;

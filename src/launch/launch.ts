@@ -1,11 +1,11 @@
-import { initBinary, native, errnoName, type ChildExit } from '../native';
+import { initBinary, errnoName, type ChildExit } from '../native';
 import type { LaunchPlan } from '../plan/launch-plan';
 import { TsociError } from '../util/errors';
 import { faultEnv } from '../util/fault';
 import { trace } from '../util/trace';
 import { logDebug } from '../util/log';
 import { SyncChannel } from './sync-channel';
-import { reapOrphanedInits } from './orphans';
+import { initHost } from './init-host';
 
 export interface LaunchCallbacks {
   /**
@@ -40,11 +40,12 @@ export interface DeferredPlan {
 export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallbacks = {}): Promise<Launched> {
   // Orphans of a failed launch (stage2 once stage0 is gone) come to us and are reaped here,
   // not left as zombies for the host's init.
-  native().setChildSubreaper();
+  const host = initHost();
+  host.setChildSubreaper();
   const syncFd = 3 + request.preserveFds;
   // the init sees only what it needs: the container's env comes from the plan
   const env = { TSOCI_SYNC_FD: String(syncFd), PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...faultEnv() };
-  const spawned = native().spawnInit(initBinary, 'tsoci-init', Object.entries(env).map(([k, v]) => `${k}=${v}`), request.preserveFds);
+  const spawned = host.spawnInit(initBinary, 'tsoci-init', Object.entries(env).map(([k, v]) => `${k}=${v}`), request.preserveFds);
   if ('errno' in spawned) throw new TsociError(`start ${initBinary}: ${spawned.step}: ${errnoName(spawned.errno)}`);
   const stage0 = spawned.pid;
   const channel = new SyncChannel(spawned.fd);
@@ -88,8 +89,8 @@ export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallb
     // a cgroup join / systemd call still in flight must end before the caller cleans up
     await joined?.catch(() => undefined);
     waitSync(stage0);
-    if (pid) native().reapChild(pid);
-    reapOrphanedInits(); // e.g. a stage1 that reported an error and exited as stage0 was killed
+    if (pid) host.reapChild(pid);
+    host.reapOrphanedInits(); // e.g. a stage1 that reported an error and exited as stage0 was killed
     throw err;
   }
   channel.close();
@@ -99,12 +100,12 @@ export async function launch(request: LaunchPlan | DeferredPlan, cb: LaunchCallb
 }
 
 function waitSync(pid: number): ChildExit {
-  const r = native().waitChildSync(pid);
+  const r = initHost().waitChildSync(pid);
   return 'errno' in r ? { code: 127, signal: null } : r;
 }
 
 async function waitAsync(pid: number): Promise<ChildExit> {
-  const r = await native().waitChild(pid);
+  const r = await initHost().waitChild(pid);
   return 'errno' in r ? { code: 127, signal: null } : r;
 }
 
