@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake libseccomp-dev nlohmann-json3-dev busybox-static uidmap iproute2 procps util-linux
       passwd  # useradd/usermod: the throwaway user of the rootless tests (uidmap: newuidmap; util-linux: setpriv)
+      python3  # test helpers: the pty and seccomp-agent scripts, the warm tests' stand-in pool and subreaper caller
       golang-github-opencontainers-specs-dev runc crun
       podman conmon containernetworking-plugins containerd  # real clients: test/e2e/podman.test.ts, containerd.test.ts, cri.test.ts
       docker.io buildah  # test/e2e/docker.test.ts, buildah.test.ts (and the CRI test's offline images)

@@ -24,6 +24,10 @@ namespace {
 
 // A launcher sends its whole request at once; one that stalls is not worth more than this.
 constexpr int kRequestTimeoutMs = 1000;
+// Every idle worker wakes for a connection and one wins it: a loser's accept on the blocking
+// listener would wait for the next connection, deaf to the supervisor's end (fd 4). The
+// socket's receive timeout bounds accept too (unix sockets), so it polls again.
+constexpr int kAcceptTimeoutMs = 200;
 
 Napi::Object Error(Napi::Env env, const std::string& reason) {
   Napi::Object o = Napi::Object::New(env);
@@ -95,6 +99,8 @@ Napi::Value WarmAccept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int listenFd = info[0].As<Napi::Number>().Int32Value();
   int eventsFd = info[1].As<Napi::Number>().Int32Value();
+  struct timeval bound = {0, kAcceptTimeoutMs * 1000};
+  setsockopt(listenFd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);  // the same for every worker
   for (;;) {
     struct pollfd p[2] = {{listenFd, POLLIN, 0}, {eventsFd, 0, 0}};
     int ready = poll(p, 2, -1);

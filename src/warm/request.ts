@@ -24,6 +24,8 @@ const WITH_VALUE = new Set(['--root', '--log', '--log-format', '--criu', '--root
 /** read once when the bundle loads (util/fault, util/trace, state/store) or by Node itself */
 const READ_AT_LOAD = ['TSOCI_FAULT', 'TSOCI_TRACE', 'TSOCI_LOCK_TIMEOUT_MS', 'NODE_OPTIONS'];
 const NAMESPACES = ['mnt', 'pid', 'user', 'net', 'cgroup'];
+/** what the kernel lets a process do, from /proc/<pid>/status: a caller with less goes cold */
+const CREDENTIALS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp'];
 export const GAVE_UP = 'the caller gave up before the worker accepted';
 
 export function parseRequest(body: Buffer): WarmRequest | string {
@@ -50,6 +52,15 @@ export function commandWord(args: string[]): string {
   return '';
 }
 
+function statusFields(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
 function sameFile(a: string, b: string): boolean {
   const x = fs.statSync(a);
   const y = fs.statSync(b);
@@ -64,6 +75,9 @@ export function refusal(req: WarmRequest, peer: { pid: number; uid: number }, bu
   try {
     for (const ns of NAMESPACES) if (!sameFile(`/proc/${peer.pid}/ns/${ns}`, `/proc/self/ns/${ns}`)) return `caller in another ${ns} namespace`;
     if (!sameFile(`/proc/${peer.pid}/root`, '/')) return 'caller has another root';
+    const theirs = statusFields(fs.readFileSync(`/proc/${peer.pid}/status`, 'utf8'));
+    const ours = statusFields(fs.readFileSync('/proc/self/status', 'utf8'));
+    for (const name of CREDENTIALS) if (theirs.get(name) !== ours.get(name)) return `caller has other credentials (${name})`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH') return GAVE_UP; // it exited: it went cold

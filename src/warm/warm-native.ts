@@ -26,6 +26,8 @@ export interface WarmAddon {
   warmWaitChild(conn: number, pid: number): Promise<ChildExit | NativeFailure>;
   warmWaitChildSync(conn: number, pid: number): ChildExit | NativeFailure;
   warmWatchLauncher(conn: number): number;
+  /** sends EXIT(status) and _exit()s */
+  warmExit(conn: number, status: number): never;
 }
 
 export function warmNative(): WarmAddon {

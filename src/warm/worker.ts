@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { main } from '../main';
+import { errnoName } from '../native';
 import { separateExecCommand } from '../cli/exec';
 import { useLauncherFdRecord } from '../fds/caller-fds';
 import { useInitHost } from '../launch/init-host';
@@ -15,7 +16,7 @@ import { validateConfig, validateFeatures, validateProcess, validateResources, v
 import { childProcess, tty } from '../util/lazy';
 import { launcherInitHost } from './launcher-host';
 import { commandWord, GAVE_UP, parseRequest, refusal, type WarmRequest } from './request';
-import { warmNative, WarmOp, type AcceptedConnection } from './warm-native';
+import { warmNative, type AcceptedConnection } from './warm-native';
 
 declare const TSOCI_BUILD_ID: string;
 const BUILD_ID = typeof TSOCI_BUILD_ID === 'string' ? TSOCI_BUILD_ID : 'none';
@@ -38,6 +39,10 @@ function preload(): void {
   childProcess();
   tty();
   for (const validate of [validateConfig, validateState, validateProcess, validateResources, validateFeatures]) validate({});
+  // the checks of a request, once on ourselves: their first run (fs bindings, compilation) costs ~1 ms
+  const self = Buffer.from([BUILD_ID, '/', '22', `${process.pid}:`, '1', 'state', 'PATH=/bin', ''].join('\0'));
+  const req = parseRequest(self);
+  if (typeof req !== 'string') refusal(req, { pid: process.pid, uid: process.geteuid?.() ?? 0 }, BUILD_ID);
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     require(path.join(__dirname, 'systemd-dbus'));
@@ -86,10 +91,9 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   closeQuietly([LISTEN_FD, EVENTS_FD]);
   // before anything touches process.stdout/stderr: Node makes them on first use, from fds 1 and 2
   const adopted = w.warmAdoptStdio(conn.stdio);
-  process.on('exit', (code) => {
-    w.warmCall(conn.fd, WarmOp.Exit, code);
-  });
+  exitThroughLauncher(conn.fd);
   if (adopted !== 0) {
+    fs.writeSync(2, `warm worker ${process.pid}: take the caller's stdio (dup2): ${errnoName(adopted)}\n`);
     process.exitCode = 1;
     return;
   }
@@ -97,11 +101,26 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   w.warmWatchLauncher(conn.fd);
   for (const name of Object.keys(process.env)) delete process.env[name];
   Object.assign(process.env, req.env);
+  delete process.env.TSOCI_CALLER_FDS; // a stale one of the caller's: ours came with the request
   process.umask(req.umask);
   process.argv = [process.argv[0], process.argv[1], ...req.args];
   useLauncherFdRecord(req.fdRecord, conn.pid);
   useInitHost(launcherInitHost(conn.fd));
   main(separateExecCommand(req.args));
+}
+
+/**
+ * Once every 'exit' listener has run (the command's own, e.g. a terminal's restore, are added
+ * after this), the status goes to the launcher and the process ends without Node's teardown.
+ * Both ways out (process.exit and an empty event loop) emit 'exit' through process.emit.
+ */
+function exitThroughLauncher(conn: number): void {
+  const emit = process.emit.bind(process) as (name: string, ...args: unknown[]) => boolean;
+  (process as unknown as { emit: typeof emit }).emit = (name: string, ...args: unknown[]): boolean => {
+    const result = emit(name, ...args);
+    if (name === 'exit') warmNative().warmExit(conn, Number(process.exitCode ?? args[0] ?? 0) || 0);
+    return result;
+  };
 }
 
 export function runWorker(): void {

@@ -15,11 +15,14 @@ jest.setTimeout(120000);
 
 let pool: TestPool;
 let bundle: string;
+let badBundle: string;
 const cleanup: string[] = [];
 
 beforeAll(async () => {
   pool = new TestPool(poolDir(), 2);
   bundle = makeBundle(testSpec(['sleep', '100']));
+  badBundle = makeBundle(testSpec(['/no/such/executable']));
+  cleanup.push(badBundle);
   await pool.waitIdle(2);
 });
 
@@ -86,6 +89,10 @@ describe('differential: cold and warm give the same results', () => {
     await step(['state', id]);
     await step(['run', '--bundle', bundle, '--no-such-flag', id]);
     await step(['run', '--bundle', '/nonexistent/bundle', id]);
+    // fails once tsoci-init runs: the init is killed, waited and reaped through the launcher
+    await step(['create', '--bundle', badBundle, id]);
+    await step(['run', '--bundle', badBundle, id]);
+    await step(['state', id]);
     await step(['features']);
     await step(['--version']);
     return out;
@@ -213,5 +220,21 @@ describe('signals reach the container through the launcher and the worker', () =
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? s)));
     expect(code).toBe(7);
+  });
+
+  test('a signal that kills the worker kills the launcher the same way (events, SIGTERM): as cold', async () => {
+    const id = uniqueId('wev');
+    expect((await cold(['run', '--detach', '--bundle', bundle, id])).status).toBe(0);
+    const endBy = async (env: NodeJS.ProcessEnv) => {
+      const child = spawn(TSOCI, ['--root', TEST_ROOT, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'ignore'], env });
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      child.kill('SIGTERM');
+      return new Promise((resolve) => child.on('exit', (c, s) => resolve({ code: c, signal: s })));
+    };
+    const c = await endBy(coldEnv());
+    await pool.waitIdle(1);
+    const { result, commands } = await pool.track(() => endBy(pool.env()));
+    expect(commands).toEqual(['events']);
+    expect(await result).toEqual(c);
   });
 });

@@ -79,6 +79,22 @@ describe('a caller the worker must not serve goes cold', () => {
     expect([w.status, w.stdout]).toEqual([c.status, c.stdout]);
   });
 
+  test('a caller with fewer capabilities or other groups: refused, same result as cold', async () => {
+    const args = ['--root', TEST_ROOT, 'state', 'nosuch-warm'];
+    for (const [prefix, reason] of [
+      [['setpriv', '--bounding-set=-sys_ptrace', '--'], 'caller has other credentials (CapPrm)'], // root's permitted set is cut by the bounding set at exec
+      [['setpriv', '--groups=1,2', '--'], 'caller has other credentials (Groups)'],
+    ] as [string[], string][]) {
+      await pool.waitIdle(1);
+      const c = spawnSync(prefix[0], [...prefix.slice(1), TSOCI, ...args], { encoding: 'utf8', env: coldEnv() });
+      const n = pool.refused().length;
+      const { result: w, commands } = await pool.track(() => spawnSync(prefix[0], [...prefix.slice(1), TSOCI, ...args], { encoding: 'utf8', env: pool.env() }), 0);
+      expect(commands).toEqual([]);
+      expect([w.status, w.stdout, w.stderr]).toEqual([c.status, c.stdout, c.stderr]);
+      expect(refusedSince(n)).toEqual([reason]);
+    }
+  });
+
   test('checkpoint, restore and an environment the worker read at load time are not served warm', async () => {
     for (const [args, env, reason] of [
       [['checkpoint', 'nosuch-warm'], {}, 'command checkpoint is not served warm'],
@@ -149,14 +165,14 @@ describe('a caller the worker must not serve goes cold', () => {
 });
 
 describe('faults', () => {
-  test('no worker takes the request in time (workers stopped): cold, and the stale request is never run', async () => {
+  test('no worker takes the request in time (workers stopped, the default 10 ms): cold, and the stale request is never run', async () => {
     await pool.waitIdle(2);
     const idle = pool.idle();
     for (const pid of idle) process.kill(pid, 'SIGSTOP');
     const n = pool.refused().length;
     let w: Result;
     try {
-      w = tsoci(['state', 'nosuch-warm'], { env: pool.env() });
+      w = tsoci(['state', 'nosuch-warm'], { env: pool.env({ TSOCI_WARM_WAIT_MS: '10' }) });
     } finally {
       for (const pid of idle) process.kill(pid, 'SIGCONT');
     }
@@ -166,6 +182,26 @@ describe('faults', () => {
     const { commands } = await pool.track(() => undefined, 0);
     expect(commands).toEqual([]);
     expect(refusedSince(n)).toEqual(['the caller gave up before the worker accepted']);
+  });
+
+  test('supervisor SIGKILLed after a command: every idle worker ends (the ones that lost the race for it too)', async () => {
+    const own = new TestPool(poolDir(), 3);
+    cleanup.push(path.dirname(own.dir));
+    await own.waitIdle(3);
+    const { commands } = await own.track(() => tsoci(['list', '-q'], { env: own.env() }));
+    expect(commands).toEqual(['list']);
+    await own.waitIdle(3);
+    // all three wake for one connection (stopped while it came, then continued): two lose it
+    const idle = own.idle();
+    for (const pid of idle) process.kill(pid, 'SIGSTOP');
+    tsoci(['list', '-q'], { env: own.env({ TSOCI_WARM_WAIT_MS: '10' }) });
+    for (const pid of idle) process.kill(pid, 'SIGCONT');
+    await sleep(300);
+    const workers = own.events.filter((e) => e.event === 'ready').map((e) => e.pid);
+    await own.killSupervisor();
+    const alive = () => workers.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')));
+    for (let i = 0; i < 100 && alive().length > 0; i++) await sleep(30);
+    expect(alive()).toEqual([]);
   });
 
   test('a stale socket (nobody listening): cold', async () => {

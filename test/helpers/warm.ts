@@ -37,9 +37,9 @@ export class TestPool {
     this.child.on('exit', () => (this.exited = true));
   }
 
-  /** env for a command that must reach this pool */
+  /** env for a command that must reach this pool (a worker busy on a loaded host may take more than 10 ms) */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, TSOCI_WARM_DIR: this.dir, ...extra };
+    return { ...process.env, TSOCI_WARM_DIR: this.dir, TSOCI_WARM_WAIT_MS: '3000', ...extra };
   }
 
   /** workers waiting in accept */
@@ -81,6 +81,13 @@ export class TestPool {
     while (this.accepted().length < before + expected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 50));
     return { result, commands: this.accepted().slice(before).map((e) => e.command ?? '') };
+  }
+
+  /** the supervisor dies (SIGKILL): its workers must end by themselves */
+  async killSupervisor(): Promise<void> {
+    const done = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await done;
   }
 
   async stop(): Promise<void> {
