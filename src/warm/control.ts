@@ -30,7 +30,11 @@ export function loaderPath(): string {
  */
 export async function startPool(p: PoolPaths, workers: number): Promise<void> {
   const running = livePoolPid(p);
-  if (running !== undefined) throw new TsociError(`warm pool is already running (pid ${running}, ${p.dir})`);
+  if (running !== undefined) {
+    const s = readStatus(p.status);
+    const gaveUp = s?.state === 'failed' ? `; it gave up (${s.reason}): tsoci warm stop, then start again` : '';
+    throw new TsociError(`warm pool is already running (pid ${running}, ${p.dir})${gaveUp}`);
+  }
   if (fs.existsSync(p.dir)) checkPoolDir(p.dir);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TSOCI_WARM_DIR: p.dir };
   // a test's stand-in worker (test/fixtures); never set in use

@@ -226,6 +226,9 @@ test('a running pool whose workers start dying (the build broke under it) gives 
   expect(fs.existsSync(path.join(dir, 'pool.sock'))).toBe(false);
   expect(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8')).toMatch(/exited with status 3 before it was ready \(5 in a row\)/);
   expect(warm(dir, ['status']).stdout).toMatch(/\(failed: 5 workers in a row/);
+  const again = warm(dir, ['start'], { worker: script });
+  expect(again.status).toBe(1);
+  expect(again.stderr).toMatch(/^warm pool is already running \(pid \d+, .*\); it gave up \(5 workers in a row .*\): tsoci warm stop, then start again\n$/);
   expect(warm(dir, ['stop']).status).toBe(0);
   expect(alive(failed.supervisorPid)).toBe(false);
   expect(fs.existsSync(dir)).toBe(false);
