@@ -52,6 +52,24 @@ function alternate(runtimes, runs, once) {
   return { values: Object.fromEntries(Object.keys(runtimes).map((k) => [k, median(samples[k])])), failures, lastError };
 }
 
+const TMPFS_MAGIC = 0x01021994;
+/**
+ * The managers' cgroup parent, children first, in every hierarchy. A controller that is not
+ * mounted (hugetlb left on cgroup v2 here) gets plain directories on /sys/fs/cgroup's tmpfs,
+ * with conmon's `tasks` file in them: those are removed as files.
+ */
+function removeCgroups(name) {
+  const found = spawnSync('find', ['/sys/fs/cgroup', '-depth', '-type', 'd', '-path', `*/${name}*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const d of found) {
+    try {
+      if (fs.statfsSync(d).type === TMPFS_MAGIC) fs.rmSync(d, { recursive: true, force: true });
+      else fs.rmdirSync(d);
+    } catch {
+      /* busy: a process still in it */
+    }
+  }
+}
+
 /** dockerd reserves "runc" (its built-in entry): every bench runtime gets a name of its own */
 const dockerName = (rt) => `bench-${rt.replace(/\W+/g, '-')}`;
 
@@ -96,7 +114,7 @@ async function dockerBench(work, rootfs, tar, runtimes, runs) {
     fs.rmSync(dir, { recursive: true, force: true });
     if (!runDockerBefore) fs.rmSync('/run/docker', { recursive: true, force: true });
     if (!runContainerdBefore) fs.rmSync('/run/containerd', { recursive: true, force: true });
-    spawnSync('sh', ['-c', 'for d in $(find /sys/fs/cgroup -depth -type d -name "tsoci-bench-docker*"); do rmdir "$d"; done'], { stdio: 'ignore' });
+    removeCgroups('tsoci-bench-docker');
   }
 }
 
@@ -118,6 +136,6 @@ async function podmanBench(work, rootfs, tar, runtimes, runs) {
     podman(['rm', '-a', '-f', '-t', '0']);
     spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
     fs.rmSync(dir, { recursive: true, force: true });
-    spawnSync('sh', ['-c', 'for d in $(find /sys/fs/cgroup -depth -type d -name "tsoci-bench-podman*"); do rmdir "$d"; done'], { stdio: 'ignore' });
+    removeCgroups('tsoci-bench-podman');
   }
 }

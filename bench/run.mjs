@@ -230,7 +230,7 @@ if (after) {
   const list = (r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   lines.push(`warm column: the pool served ${Object.values(after.served).reduce((a, b) => a + b, 0)} command(s) (${list(after.served)}); fallbacks to cold: ${list(after.fallbacks)}`);
 } else lines.push(`no warm column: ${poolFailure}`);
-lines.push('(warm: peak RSS is the launcher\'s; the work is done in a pool worker)');
+lines.push('(warm peak RSS: the launcher\'s, or the cold Node\'s when the command fell back; a served command runs in a pool worker)');
 for (const [what, n] of Object.entries(failures)) lines.push(`failed runs: ${what}: ${n}`);
 for (const n of [...skipped, ...managers.notes]) lines.push(n);
 lines.push('', `${RUNS} runs per figure after a warm-up (docker/podman: ${quick ? 5 : 11}); ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; node ${process.version}; ${execFileSync('runc', ['--version']).toString().split('\n')[0]}; ${spawnSync('crun', ['--version']).stdout?.toString().split('\n')[0] ?? 'no crun'}`);

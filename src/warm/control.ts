@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TsociError } from '../util/errors';
 import { writeOut } from '../util/out';
-import { checkPoolDir, livePoolPid, type PoolPaths } from './paths';
+import { checkPoolDir, livePoolPid, processEnded, type PoolPaths } from './paths';
 import { formatStatus, poolMemory, readStatus } from './status';
 
 /** `warm start` waits this long for the supervisor to report its workers ready */
@@ -30,7 +30,11 @@ export function loaderPath(): string {
  */
 export async function startPool(p: PoolPaths, workers: number): Promise<void> {
   const running = livePoolPid(p);
-  if (running !== undefined) throw new TsociError(`warm pool is already running (pid ${running}, ${p.dir})`);
+  if (running !== undefined) {
+    const s = readStatus(p.status);
+    const gaveUp = s?.state === 'failed' ? `; it gave up (${s.reason}): tsoci warm stop, then start again` : '';
+    throw new TsociError(`warm pool is already running (pid ${running}, ${p.dir})${gaveUp}`);
+  }
   if (fs.existsSync(p.dir)) checkPoolDir(p.dir);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TSOCI_WARM_DIR: p.dir };
   // a test's stand-in worker (test/fixtures); never set in use
@@ -125,11 +129,12 @@ export async function stopPool(p: PoolPaths): Promise<void> {
   if (pid === undefined) throw new TsociError(`warm pool is not running (${p.dir})`);
   process.kill(pid, 'SIGTERM');
   const end = Date.now() + STOP_TIMEOUT_MS;
-  while (livePoolPid(p) === pid && Date.now() < end) await sleep(20);
-  if (livePoolPid(p) === pid) {
+  // (its pid file names it until it has cleaned up; then wait for the process itself)
+  while (!processEnded(pid) && Date.now() < end) await sleep(20);
+  if (!processEnded(pid) && livePoolPid(p) === pid) {
     // hung: kill it; its workers see their event channel close and exit
     process.kill(pid, 'SIGKILL');
-    while (livePoolPid(p) === pid) await sleep(20);
+    while (!processEnded(pid)) await sleep(20);
     removePoolFiles(p);
   }
 }

@@ -92,3 +92,13 @@ export function livePoolPid(p: PoolPaths): number | undefined {
   const at = args.indexOf('warm');
   return at >= 0 && args[at + 1] === 'supervise' ? pid : undefined;
 }
+
+/** Whether a process has ended (gone, or a zombie waiting for its parent to reap it). */
+export function processEnded(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}

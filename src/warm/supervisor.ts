@@ -124,7 +124,8 @@ export class Supervisor {
       }
     });
     events.on('error', () => undefined);
-    child.on('exit', (code, signal) => this.exited(w, code, signal));
+    // 'close', not 'exit': every event the worker wrote has been read (an 'accepted' read after its exit would count it as a failure)
+    child.on('close', (code, signal) => this.exited(w, code, signal));
   }
 
   private event(w: Worker, line: string): void {

@@ -99,6 +99,35 @@ describe('warm start/status/stop', () => {
   });
 });
 
+describe('with the real worker (src/warm/worker.ts) and launcher', () => {
+  test('commands are served and counted; with the supervisor killed, its workers exit and commands run cold', async () => {
+    const dir = newDir();
+    expect(warm(dir, ['start'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    const env = { ...process.env, TSOCI_WARM_DIR: dir };
+    const ready = () => poolStatus(dir).workers.filter((w) => w.state === 'ready').length === 2;
+    for (const args of [['features'], ['state', 'no-such-container'], ['checkpoint', 'no-such-container']]) {
+      await until(ready, 10000, 'two ready workers');
+      tsoci(args, { env });
+    }
+    await until(ready, 10000, 'two ready workers');
+    const s = poolStatus(dir);
+    // checkpoint is never served warm: the launcher does not even ask
+    expect(s.served).toEqual({ features: 1, state: 1 });
+    expect(s.respawns).toBe(2);
+    expect(s.memory.totalKiB).toBeGreaterThan(s.memory.supervisorKiB);
+
+    process.kill(s.supervisorPid, 'SIGKILL');
+    await until(() => ![s.supervisorPid, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor and its workers to exit');
+    const t0 = Date.now();
+    const cold = tsoci(['state', 'no-such-container'], { env });
+    expect(cold.status).toBe(1);
+    expect(cold.stderr).toMatch(/no-such-container/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(warm(dir, ['start']).status).toBe(0);
+    expect(warm(dir, ['stop']).status).toBe(0);
+  });
+});
+
 describe('the pool directory and socket are refused unless they are ours alone', () => {
   test.each([
     ['group/other access', (d: string) => fs.mkdirSync(d, { mode: 0o755 }), /has mode 0755, group or others have access: refusing to use it \(want 0700\)/],
@@ -197,6 +226,9 @@ test('a running pool whose workers start dying (the build broke under it) gives 
   expect(fs.existsSync(path.join(dir, 'pool.sock'))).toBe(false);
   expect(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8')).toMatch(/exited with status 3 before it was ready \(5 in a row\)/);
   expect(warm(dir, ['status']).stdout).toMatch(/\(failed: 5 workers in a row/);
+  const again = warm(dir, ['start'], { worker: script });
+  expect(again.status).toBe(1);
+  expect(again.stderr).toMatch(/^warm pool is already running \(pid \d+, .*\); it gave up \(5 workers in a row .*\): tsoci warm stop, then start again\n$/);
   expect(warm(dir, ['stop']).status).toBe(0);
   expect(alive(failed.supervisorPid)).toBe(false);
   expect(fs.existsSync(dir)).toBe(false);
@@ -216,7 +248,7 @@ describe('a second user', () => {
 
   maybe('gets its own pool in its XDG_RUNTIME_DIR, and cannot use root\'s', async () => {
     const user = u!;
-    const env = { TSOCI_WARM_WORKER_SCRIPT: STANDIN_WORKER };
+    const env = {}; // the real worker: the user's own commands are served by its own pool
     const rootDir = newDir();
     expect(warm(rootDir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
 
@@ -227,9 +259,13 @@ describe('a second user', () => {
       expect(fs.lstatSync(p).uid).toBe(user.uid);
       expect(mode(p)).toBe(m);
     }
+    const features = runAs(user, [user.tsoci, 'features']);
+    expect(features.status).toBe(0);
+    expect(JSON.parse(features.stdout).ociVersionMax).toBeTruthy();
     const st = runAs(user, [user.tsoci, 'warm', 'status', '--format', 'json']);
     expect(st.status).toBe(0);
     const s = JSON.parse(st.stdout);
+    expect(s.served).toEqual({ features: 1 });
     for (const pid of [s.supervisorPid, ...s.workers.map((w: { pid: number }) => w.pid)]) {
       expect(fs.statSync(`/proc/${pid}`).uid).toBe(user.uid);
     }
