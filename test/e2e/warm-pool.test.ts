@@ -115,6 +115,8 @@ describe('with the real worker (src/warm/worker.ts) and launcher', () => {
     expect(s.served).toEqual({ features: 1, state: 1 });
     expect(s.respawns).toBe(2);
     expect(s.memory.totalKiB).toBeGreaterThan(s.memory.supervisorKiB);
+    // the two replacements loaded at nice 10 (supervisor.ts); ready, every thread is back at 0
+    for (const w of s.workers) expect(threadNices(w.pid)).toEqual([0]);
 
     process.kill(s.supervisorPid, 'SIGKILL');
     await until(() => ![s.supervisorPid, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor and its workers to exit');
@@ -287,3 +289,13 @@ describe('a second user', () => {
     expect(warm(rootDir, ['stop']).status).toBe(0);
   });
 });
+
+/** The distinct nice values of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNices(pid: number): number[] {
+  const nices = new Set<number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    nices.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return [...nices];
+}
