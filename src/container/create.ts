@@ -25,6 +25,8 @@ import { trace } from '../util/trace';
 import { checkRootlessEuidConfig } from '../rootless/validate';
 import { writeErr } from '../util/out';
 import { ambientCapabilityWarnings } from '../plan/ambient';
+import { unknownCapabilityWarning } from '../plan/capabilities';
+import { logWarning } from '../util/log';
 
 export interface Created {
   cdir: ContainerDir;
@@ -49,6 +51,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   // said once the container exists (runc's init says it while setting up): a create that
   // fails keeps its one error line
   const ambientWarnings = ambientCapabilityWarnings(spec.process);
+  const capsWarning = unknownCapabilityWarning(spec.process.capabilities);
   const listenFds = listenFdCount();
   checkPassedFds(listenFds, opts.preserveFds ?? 0);
   const container = claimContainer(opts.root, opts.id, bundle, spec);
@@ -107,6 +110,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+    if (capsWarning) logWarning(capsWarning);
     for (const w of ambientWarnings) writeErr(`warning: ${w}\n`);
     trace('created');
     return { cdir, state, spec, launched };

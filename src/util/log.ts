@@ -24,6 +24,15 @@ export function logError(msg: string): void {
   writeLogLine('error', msg);
 }
 
+/**
+ * A warning in runc's (logrus's) form: to the --log file when there is one, else to stderr
+ * (`time="…" level=warning msg="…"`), as runc writes it; the operation goes on.
+ */
+export function logWarning(msg: string): void {
+  if (target.file) writeLogLine('warning', msg);
+  else writeErr(formatLine('warning', msg) + '\n');
+}
+
 export function logDebug(msg: string): void {
   if (process.env.TSOCI_DEBUG || debugEnabled) writeLogLine('debug', msg);
 }
