@@ -188,6 +188,13 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
     expect(r.stdout).toBe('7 3\nbest-effort: prio 2\n');
   });
 
+  // runc's ioprio.bats: a process.json ioPriority with only a class (priority: Go's zero value)
+  test('ioPriority with a class and no priority (priority 0, as runc)', () => {
+    const r = tsoci(['exec', '--process', processFile({ args: ['ionice'], ioPriority: { class: 'IOPRIO_CLASS_IDLE' } }), id]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('idle\n');
+  });
+
   test('a missing command: "executable file not found in $PATH" (podman: 127), nothing left', () => {
     const before = snapshot(TEST_ROOT);
     const r = tsoci(['exec', id, 'no-such-command']);
