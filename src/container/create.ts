@@ -13,7 +13,7 @@ import { TsociError, sysError } from '../util/errors';
 import { faultPoint } from '../util/fault';
 import { launch, type Launched } from '../launch/launch';
 import { hostLsmFacts } from '../host/host-lsm';
-import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
+import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks, holdBackPidsLimit, setHeldBackPidsLimit } from './new-container';
 import { checkNetDevices, moveNetDevices } from '../netdev/netdevices';
 import { checkIntelRdt, setupIntelRdt } from '../intelrdt/intelrdt';
 import { sendPidfd } from '../fds/pidfd-socket';
@@ -58,7 +58,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   const { cdir, state } = container;
   return makeOrRemove(container, spec, async (progress) => {
     faultPoint('create:claimed');
-    const cgroupRequest = cgroupRequestFor(opts.id, spec, opts);
+    const { request: cgroupRequest, pidsLimit } = holdBackPidsLimit(cgroupRequestFor(opts.id, spec, opts));
     const cgroups = makeCgroups(container, cgroupRequest);
     faultPoint('create:cgroups');
     trace('cgroups');
@@ -80,6 +80,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
       });
       addListenEnv(plan, listenFds);
+      if (pidsLimit !== undefined) plan.pauseForHooks = true; // where the pids limit is set
       plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
       expandCgroupMounts(plan, spec, cgroups);
       trace('planned');
@@ -96,6 +97,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         faultPoint('create:pid');
       },
       onHooks: async (pid) => {
+        if (pidsLimit !== undefined) setHeldBackPidsLimit(state, pidsLimit);
         faultPoint('create:hooks');
         progress.hooksReached = true;
         await runCreateHooks(spec, state, pid);
