@@ -78,6 +78,22 @@ test('an unknown capability is left out with runc\'s warning; run and exec --cap
   }
 });
 
+test('with --log (json) the unknown-capability warning goes to the log file only, in logrus\'s form', () => {
+  const spec = testSpec(['true']);
+  spec.process.capabilities = { ...spec.process.capabilities, bounding: ['CAP_NOPE'] };
+  const bundle = makeBundle(spec);
+  const log = path.join(bundle, 'tsoci.log');
+  try {
+    const r = tsoci(['--log', log, '--log-format', 'json', 'run', '--bundle', bundle, uniqueId('caplog')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([{ level: 'warning', msg: 'ignoring unknown or unavailable capabilities: [CAP_NOPE]', time: expect.any(String) }]);
+  } finally {
+    removeBundle(bundle);
+  }
+});
+
 // runc's capabilities.bats "runc run with some capabilities": `"user": {"uid": 0}`
 test('process.user without gid (or uid) means 0, as in runc', () => {
   const spec = testSpec(['sh', '-c', 'echo $(id -u):$(id -g)']);
