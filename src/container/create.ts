@@ -26,7 +26,7 @@ import { checkRootlessEuidConfig } from '../rootless/validate';
 import { writeErr } from '../util/out';
 import { ambientCapabilityWarnings } from '../plan/ambient';
 import { unknownCapabilityWarning } from '../plan/capabilities';
-import { logWarning } from '../util/log';
+import { debugLogTarget, logWarning } from '../util/log';
 
 export interface Created {
   cdir: ContainerDir;
@@ -80,6 +80,8 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
       });
       addListenEnv(plan, listenFds);
+      const debugLog = debugLogTarget();
+      if (debugLog) plan.debugLog = debugLog;
       if (pidsLimit !== undefined) plan.pauseForHooks = true; // where the pids limit is set
       plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
       expandCgroupMounts(plan, spec, cgroups);

@@ -16,7 +16,7 @@ import { hostLsmFacts } from '../host/host-lsm';
 import { prepareSeccomp } from '../seccomp';
 import { checkPassedFds } from '../fds/caller-fds';
 import { unknownCapabilityWarning } from '../plan/capabilities';
-import { logWarning } from '../util/log';
+import { debugLogTarget, logWarning } from '../util/log';
 
 export interface ExecOptions extends GlobalOptions {
   id: string;
@@ -58,6 +58,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     noPivot: false,
     ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
   });
+  const debugLog = debugLogTarget();
+  if (debugLog) plan.debugLog = debugLog;
   // the process may write at once: the pty must not map NL to CR NL before it runs
   if (fgConsole) plan.consoleClearOnlcr = true;
   // runc: an exec'd process gets the container's seccomp profile

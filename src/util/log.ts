@@ -42,6 +42,12 @@ export function enableDebug(): void {
   debugEnabled = true;
 }
 
+/** Where tsoci-init writes its own debug lines (plan.debugLog): undefined unless debugging. */
+export function debugLogTarget(): { file?: string; format: 'text' | 'json' } | undefined {
+  if (!process.env.TSOCI_DEBUG && !debugEnabled) return undefined;
+  return target.file ? { file: target.file, format: target.format } : { format: target.format };
+}
+
 /** runc's (logrus's) line: `time="…" level=debug msg="…"`, or JSON with --log-format json. */
 function formatLine(level: string, msg: string): string {
   const time = new Date().toISOString();
