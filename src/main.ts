@@ -67,6 +67,7 @@ export function main(argv: string[]): void {
       return c && info(c);
     },
     () => COMMANDS.map(info),
+    versionText().replace(/^tsoci version /, ''),
   );
   trace('arguments checked');
   // before anything can fail: a parse error goes to --log too, in its format

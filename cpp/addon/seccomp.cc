@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fd.h"
+#include "seccomp_enosys.h"
 
 #ifdef HAVE_SECCOMP
 #include <seccomp.h>
@@ -139,7 +140,7 @@ std::string Field(size_t i, const char* rest) { return "syscalls[" + std::to_str
 // default is skipped; unknown names are skipped; when one argument index appears twice the
 // conditions become separate rules (OR), otherwise one rule with all of them (AND).
 bool AddRule(scmp_filter_ctx ctx, const Napi::Object& rule, size_t i, uint32_t defaultAction,
-             size_t& callCount, Error& e) {
+             std::vector<std::string>& allNames, Error& e) {
   std::string actionName;
   if (!GetString(rule, "action", actionName)) {
     e = {Field(i, ".action") + ": must be a string"};
@@ -216,7 +217,7 @@ bool AddRule(scmp_filter_ctx ctx, const Napi::Object& rule, size_t i, uint32_t d
       e = {Field(i, ".names[") + std::to_string(n) + "]: empty string is not a valid syscall"};
       return false;
     }
-    callCount++;
+    allNames.push_back(name);  // for the -ENOSYS stub, which counts these too (runc)
     if (action == defaultAction) continue;  // redundant
     int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR) continue;  // not known to this libseccomp: skipped like runc
@@ -266,6 +267,7 @@ bool Compile(const Napi::Object& desc, std::vector<uint8_t>& out, Error& e) {
     return false;
   }
 
+  std::vector<uint32_t> archTokens;  // for the -ENOSYS stub
   Napi::Value archV = desc.Get("architectures");
   if (archV.IsArray()) {
     Napi::Array archs = archV.As<Napi::Array>();
@@ -278,6 +280,7 @@ bool Compile(const Napi::Object& desc, std::vector<uint8_t>& out, Error& e) {
         e = {at + ": " + (name.empty() ? std::string("must be a string") : name + " is not supported by this libseccomp")};
         return false;
       }
+      archTokens.push_back(arch);
       int rc = seccomp_arch_add(filter.get(), arch);
       if (rc != 0 && rc != -EEXIST) {
         e = {at + ": adding " + name + ": " + strerror(-rc), -rc};
@@ -288,6 +291,7 @@ bool Compile(const Napi::Object& desc, std::vector<uint8_t>& out, Error& e) {
 
   Napi::Value callsV = desc.Get("syscalls");
   size_t callCount = 0;
+  std::vector<std::string> syscallNames;  // every name of every rule, for the -ENOSYS stub
   if (callsV.IsArray()) {
     Napi::Array calls = callsV.As<Napi::Array>();
     // count first: runc turns on the binary-tree optimisation above 32 syscalls
@@ -297,14 +301,13 @@ bool Compile(const Napi::Object& desc, std::vector<uint8_t>& out, Error& e) {
         callCount += rv.As<Napi::Object>().Get("names").As<Napi::Array>().Length();
     }
     if (callCount > 32) seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);  // not fatal
-    callCount = 0;
     for (uint32_t i = 0; i < calls.Length(); i++) {
       Napi::Value rv = calls.Get(i);
       if (!rv.IsObject()) {
         e = {Field(i, "") + ": must be an object"};
         return false;
       }
-      if (!AddRule(filter.get(), rv.As<Napi::Object>(), i, defaultAction, callCount, e)) return false;
+      if (!AddRule(filter.get(), rv.As<Napi::Object>(), i, defaultAction, syscallNames, e)) return false;
     }
   } else if (!callsV.IsUndefined() && !callsV.IsNull()) {
     e = {"syscalls: must be an array"};
@@ -340,6 +343,11 @@ bool Compile(const Napi::Object& desc, std::vector<uint8_t>& out, Error& e) {
   if (out.empty() || out.size() % 8 != 0) {
     e = {"seccomp_export_bpf produced " + std::to_string(out.size()) + " bytes, not a sock_filter array", EIO};
     return false;
+  }
+  // runc: the -ENOSYS stub goes in front unless the default action allows (ALLOW, LOG, TRACE)
+  if (defaultAction != SCMP_ACT_ALLOW && defaultAction != SCMP_ACT_LOG && (defaultAction & 0xffff0000U) != SCMP_ACT_TRACE(0)) {
+    std::vector<sock_filter> stub = EnosysStub(archTokens, syscallNames);
+    out.insert(out.begin(), reinterpret_cast<const uint8_t*>(stub.data()), reinterpret_cast<const uint8_t*>(stub.data() + stub.size()));
   }
   return true;
 }

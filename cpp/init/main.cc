@@ -27,6 +27,7 @@
 
 #include "cloned_binary.h"
 #include "env.h"
+#include "debug_log.h"
 #include "errors.h"
 #include "fault.h"
 #include "fd.h"
@@ -232,6 +233,7 @@ int exit_status(int st) {
 int stage0(const Plan& plan, Sync& sync) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   apply_initial_affinity(plan);  // exec: every stage of the init runs on execCPUAffinity.initial
+  debug_log_cpu_affinity(plan);  // runc's nsexec says it (cpu_affinity.bats reads it)
   Context ctx{plan, sync, {}, {}, {}, {}};
   ctx.procfd = Fd(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!ctx.procfd) fail("init", "/proc", errno, "open /proc");

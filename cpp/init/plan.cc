@@ -150,6 +150,12 @@ Plan parse_plan(const std::string& line) {
     p.preserveFds = j.value("preserveFds", 0);
     p.execTargetPid = j.value("execTargetPid", 0);
     p.pauseForHooks = j.value("pauseForHooks", false);
+    if (j.contains("debugLog")) {
+      const auto& d = j.at("debugLog");
+      p.debugLog.enabled = true;
+      p.debugLog.json = d.value("format", std::string("text")) == "json";
+      p.debugLog.file = d.value("file", std::string());
+    }
     parse_extras(j, p.extras);
     parse_seccomp(j, p.seccomp);
     if (j.contains("containerHooks")) p.containerHooks = parse_container_hooks(j.at("containerHooks"));

@@ -103,6 +103,11 @@ struct Plan {
   int preserveFds = 0;
   int execTargetPid = 0;
   bool pauseForHooks = false;
+  struct DebugLog {
+    bool enabled = false;
+    bool json = false;
+    std::string file;  // empty: stderr
+  } debugLog;  // tsoci --debug (debug_log.cc)
   ContainerHooks containerHooks;  // createContainer/startContainer (hooks.cc)
   std::optional<MemoryPolicy> memoryPolicy;  // mempolicy.cc
   ProcessExtras extras;  // console size, scheduling, affinity, personality, LSM (extras.cc)

@@ -17,6 +17,7 @@
 #include "host_mounts.h"
 #include "mount_ext.h"
 #include "mount_sources.h"
+#include "no_pivot.h"
 #include "errors.h"
 #include "fault.h"
 #include "protected_paths.h"
@@ -177,6 +178,7 @@ void make_parent_unshared(std::string path, unsigned long prop) {
 void pivot(const Plan& plan, int rootfd) {
   if (fchdir(rootfd) < 0) fail("pivot_root", plan.rootfs, errno, "chdir to rootfs " + plan.rootfs);
   if (plan.noPivot) {
+    hide_host_procfs(plan.rootfs);
     if (mount(plan.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0)
       fail("pivot_root", plan.rootfs, errno, "move rootfs " + plan.rootfs + " to /");
     if (chroot(".") < 0) fail("pivot_root", plan.rootfs, errno, "chroot to " + plan.rootfs);

@@ -13,6 +13,7 @@
  * with the very same type:major:minor (`allow c *:* rwm` then `deny c 1:3 rwm` still allows
  * c 1:3); here that deny applies.
  */
+import { deviceAccess, deviceRuleMatters } from './device-access';
 import { getSystemErrorMap } from 'util';
 import type { LinuxResources } from '../spec/types';
 import { native } from '../native';
@@ -53,8 +54,7 @@ function normalize(r: SpecRule, i: number): DeviceFilterRule {
   const type = r.type ?? 'a';
   if (!['a', 'b', 'c'].includes(type)) throw bad(`type ${JSON.stringify(type)}`);
   if (typeof r.allow !== 'boolean') throw bad('allow must be a boolean');
-  const access = r.access || 'rwm';
-  if (!/^[rwm]{1,3}$/.test(access)) throw bad(`access ${JSON.stringify(r.access)}`);
+  const access = type === 'a' ? 'rwm' : deviceAccess(r.access); // runc: "a" means every device, whatever its access says
   const num = (n: number | undefined, field: string) => {
     if (n === undefined || n === null || n < 0) return -1; // as v1 writes it: "*"
     if (!Number.isInteger(n) || n > MAX_U32) throw bad(`${field} ${n} cannot be expressed in a device filter (0..${MAX_U32})`);
@@ -65,7 +65,11 @@ function normalize(r: SpecRule, i: number): DeviceFilterRule {
 
 /** The spec's rules then runc's defaults, as v1 writes them (the initial "deny all" is the program's default). */
 export function deviceFilterRules(spec: readonly SpecRule[] | undefined): DeviceFilterRule[] {
-  return [...(spec ?? []), ...DEFAULT_DEVICE_RULES].map(normalize);
+  const out: DeviceFilterRule[] = [];
+  [...(spec ?? []), ...DEFAULT_DEVICE_RULES].forEach((r, i) => {
+    if (deviceRuleMatters(r)) out.push(normalize(r, i));
+  });
+  return out;
 }
 
 /** Where the rules go: the addon, or (tests against a fake cgroupfs) a recorder. */

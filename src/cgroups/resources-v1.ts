@@ -20,6 +20,7 @@
  *    limit; runc >= 1.4 writes 1 for it because systemd cannot express 0).
  *  - any write the kernel refuses → "cgroup: write <file>: <errno text> (<CODE>)".
  */
+import { deviceAccess, deviceRuleMatters } from './device-access';
 import * as path from 'path';
 import type { LinuxResources } from '../spec/types';
 import { TsociError } from '../util/errors';
@@ -54,13 +55,12 @@ export function deviceRuleText(r: DeviceRule): string {
   const type = r.type ?? 'a';
   if (type === 'a') return 'a';
   const num = (n: number | undefined) => (n === undefined || n === null || n < 0 ? '*' : String(n));
-  return `${type} ${num(r.major)}:${num(r.minor)} ${r.access || 'rwm'}`;
+  return `${type} ${num(r.major)}:${num(r.minor)} ${deviceAccess(r.access)}`;
 }
 
 function validateDeviceRule(r: DeviceRule, i: number): void {
   const type = r.type ?? 'a';
   if (!['a', 'b', 'c'].includes(type)) throw new TsociError(`cgroup: invalid device rule ${i}: type ${JSON.stringify(type)}`);
-  if (r.access !== undefined && !/^[rwm]{1,3}$/.test(r.access)) throw new TsociError(`cgroup: invalid device rule ${i}: access ${JSON.stringify(r.access)}`);
 }
 
 function need(paths: CgroupPaths, opts: ApplyOptions, controller: string, what: string): string {
@@ -75,7 +75,7 @@ function need(paths: CgroupPaths, opts: ApplyOptions, controller: string, what: 
 export function applyDevicesV1(dir: string, rules: DeviceRule[]): void {
   rules.forEach(validateDeviceRule);
   cgWrite(dir, 'devices.deny', 'a');
-  for (const r of [...rules, ...DEFAULT_DEVICE_RULES]) {
+  for (const r of [...rules, ...DEFAULT_DEVICE_RULES].filter(deviceRuleMatters)) {
     cgWrite(dir, r.allow ? 'devices.allow' : 'devices.deny', deviceRuleText(r));
   }
 }

@@ -16,6 +16,7 @@
  * Everything systemd cannot express is still written to the cgroup files afterwards.
  * systemd ≥ 240 is assumed for "char-<major>" groups; versions are only compared when given.
  */
+import { deviceAccess, deviceRuleMatters } from './device-access';
 import type { LinuxResources } from '../spec/types';
 import { TsociError } from '../util/errors';
 import { DEFAULT_DEVICE_RULES } from './resources-v1';
@@ -219,7 +220,7 @@ type DeviceRule = NonNullable<LinuxResources['devices']>[number];
 export function deviceProperties(rules: DeviceRule[], version: number, warnings: string[] = []): SdProp[] {
   let allowAll = false;
   const exceptions = new Map<string, Set<string>>();
-  for (const r of [...rules, ...DEFAULT_DEVICE_RULES]) {
+  for (const r of [...rules, ...DEFAULT_DEVICE_RULES].filter(deviceRuleMatters)) {
     const type = r.type ?? 'a';
     if (type === 'a') {
       allowAll = r.allow;
@@ -227,7 +228,7 @@ export function deviceProperties(rules: DeviceRule[], version: number, warnings:
       continue;
     }
     const key = `${type} ${wild(r.major)}:${wild(r.minor)}`;
-    const perms = new Set((r.access || 'rwm').split(''));
+    const perms = new Set(deviceAccess(r.access).split(''));
     const cur = exceptions.get(key) ?? new Set<string>();
     // an exception is an allow in deny-all mode and a deny in allow-all mode
     if (r.allow !== allowAll) for (const c of perms) cur.add(c);

@@ -19,7 +19,7 @@ export function withGlobalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y
     .option('root', { type: 'string', describe: 'root directory for container state (default /run/tsoci, or $XDG_RUNTIME_DIR/tsoci when rootless)' })
     .option('log', { type: 'string', describe: 'log file (errors are also written there)' })
-    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text' })
+    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: "set the log format ('text' (default), or 'json')" })
     .option('debug', { type: 'boolean', describe: 'enable debug logging' })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver' })
     .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, auto; default auto)' })

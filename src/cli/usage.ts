@@ -100,6 +100,8 @@ export function checkArgv(
   globalFlags: Flag[],
   lookup: (name: string) => CommandInfo | undefined,
   all: () => CommandInfo[],
+  /** the lines of the help's VERSION section (runc's: the version, commit, spec...) */
+  versionText = '',
 ): Check {
   const global: Record<string, string | boolean> = {};
   const out = new ArgvOut();
@@ -112,17 +114,17 @@ export function checkArgv(
       break;
     }
     const r = takeFlag(argv, i, globalFlags, out, global, true);
-    if (r === 'help') return { kind: 'help', text: globalHelp(globalFlags, all()), global };
+    if (r === 'help') return { kind: 'help', text: globalHelp(globalFlags, all(), versionText), global };
     if (r === 'version') version = true;
     else if (typeof r === 'string') return { kind: 'error', message: r, global };
     else i = r;
   }
   if (version) return { kind: 'version', global };
-  if (i >= argv.length) return { kind: 'help', text: globalHelp(globalFlags, all()), global };
+  if (i >= argv.length) return { kind: 'help', text: globalHelp(globalFlags, all(), versionText), global };
   const name = argv[i];
   if (name === 'help' || name === 'h') {
     const topic = argv[i + 1];
-    if (topic === undefined) return { kind: 'help', text: globalHelp(globalFlags, all()), global };
+    if (topic === undefined) return { kind: 'help', text: globalHelp(globalFlags, all(), versionText), global };
     const c = lookup(topic);
     return c ? { kind: 'help', text: commandHelp(c), global } : { kind: 'error', message: `No help topic for '${topic}'`, global };
   }
@@ -240,12 +242,15 @@ function table(rows: string[][]): string[] {
 
 const ABOUT = 'Open Container Initiative runtime';
 
-export function globalHelp(globalFlags: Flag[], commands: CommandInfo[]): string {
+/** runc's layout: NAME, what it is, USAGE, VERSION, COMMANDS, GLOBAL OPTIONS. */
+export function globalHelp(globalFlags: Flag[], commands: CommandInfo[], version = ''): string {
   const cmds = table([...commands.map((c) => [[c.name, ...c.aliases].join(', '), c.describe]), ['help, h', 'Shows a list of commands or help for one command']]);
-  return ['NAME:', `   tsoci - ${ABOUT}`, '', 'USAGE:', '   tsoci [global options] command [command options] [arguments...]', '',
+  const versionLines = version.trim() ? ['VERSION:', ...version.trim().split('\n').map((l, i) => (i === 0 ? `   ${l}` : l)), ''] : [];
+  return ['NAME:', `   tsoci - ${ABOUT}`, '',
     'tsoci is an OCI container runtime compatible with runc: containers are configured using',
     'bundles, a directory with a "config.json" and a root filesystem.', '',
     'To start a new instance of a container:', '', '    # tsoci run [ -b bundle ] <container-id>', '',
+    'USAGE:', '   tsoci [global options] command [command options] [arguments...]', '', ...versionLines,
     'COMMANDS:', ...cmds, '', 'GLOBAL OPTIONS:', ...flagLines(globalFlags, [['--version, -v', 'print the version']]), ''].join('\n');
 }
 

@@ -13,7 +13,7 @@ import { TsociError, sysError } from '../util/errors';
 import { faultPoint } from '../util/fault';
 import { launch, type Launched } from '../launch/launch';
 import { hostLsmFacts } from '../host/host-lsm';
-import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks } from './new-container';
+import { claimContainer, makeOrRemove, cgroupRequestFor, makeCgroups, enterNewCgroups, writeSpecCopy, runCreateHooks, holdBackPidsLimit, setHeldBackPidsLimit } from './new-container';
 import { checkNetDevices, moveNetDevices } from '../netdev/netdevices';
 import { checkIntelRdt, setupIntelRdt } from '../intelrdt/intelrdt';
 import { sendPidfd } from '../fds/pidfd-socket';
@@ -25,6 +25,8 @@ import { trace } from '../util/trace';
 import { checkRootlessEuidConfig } from '../rootless/validate';
 import { writeErr } from '../util/out';
 import { ambientCapabilityWarnings } from '../plan/ambient';
+import { unknownCapabilityWarning } from '../plan/capabilities';
+import { debugLogTarget, logWarning } from '../util/log';
 
 export interface Created {
   cdir: ContainerDir;
@@ -49,13 +51,14 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
   // said once the container exists (runc's init says it while setting up): a create that
   // fails keeps its one error line
   const ambientWarnings = ambientCapabilityWarnings(spec.process);
+  const capsWarning = unknownCapabilityWarning(spec.process.capabilities);
   const listenFds = listenFdCount();
   checkPassedFds(listenFds, opts.preserveFds ?? 0);
   const container = claimContainer(opts.root, opts.id, bundle, spec);
   const { cdir, state } = container;
   return makeOrRemove(container, spec, async (progress) => {
     faultPoint('create:claimed');
-    const cgroupRequest = cgroupRequestFor(opts.id, spec, opts);
+    const { request: cgroupRequest, pidsLimit } = holdBackPidsLimit(cgroupRequestFor(opts.id, spec, opts));
     const cgroups = makeCgroups(container, cgroupRequest);
     faultPoint('create:cgroups');
     trace('cgroups');
@@ -77,6 +80,9 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         ...hostLsmFacts({ apparmor: !!spec.process?.apparmorProfile, selinux: !!spec.process?.selinuxLabel || !!spec.linux?.mountLabel }),
       });
       addListenEnv(plan, listenFds);
+      const debugLog = debugLogTarget();
+      if (debugLog) plan.debugLog = debugLog;
+      if (pidsLimit !== undefined) plan.pauseForHooks = true; // where the pids limit is set
       plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
       expandCgroupMounts(plan, spec, cgroups);
       trace('planned');
@@ -93,6 +99,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
         faultPoint('create:pid');
       },
       onHooks: async (pid) => {
+        if (pidsLimit !== undefined) setHeldBackPidsLimit(state, pidsLimit);
         faultPoint('create:hooks');
         progress.hooksReached = true;
         await runCreateHooks(spec, state, pid);
@@ -107,6 +114,7 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     faultPoint('create:pid-file');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, launched.pid);
+    if (capsWarning) logWarning(capsWarning);
     for (const w of ambientWarnings) writeErr(`warning: ${w}\n`);
     trace('created');
     return { cdir, state, spec, launched };

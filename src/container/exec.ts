@@ -15,6 +15,8 @@ import { ConsoleRelay, openForegroundConsole } from '../console/console';
 import { hostLsmFacts } from '../host/host-lsm';
 import { prepareSeccomp } from '../seccomp';
 import { checkPassedFds } from '../fds/caller-fds';
+import { unknownCapabilityWarning } from '../plan/capabilities';
+import { debugLogTarget, logWarning } from '../util/log';
 
 export interface ExecOptions extends GlobalOptions {
   id: string;
@@ -56,6 +58,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     noPivot: false,
     ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
   });
+  const debugLog = debugLogTarget();
+  if (debugLog) plan.debugLog = debugLog;
   // the process may write at once: the pty must not map NL to CR NL before it runs
   if (fgConsole) plan.consoleClearOnlcr = true;
   // runc: an exec'd process gets the container's seccomp profile
@@ -93,6 +97,9 @@ export async function exec(opts: ExecOptions): Promise<number> {
       await launched.exited;
       throw err;
     }
+    // said once the process exists: an exec that fails keeps its one error line
+    const capsWarning = unknownCapabilityWarning(opts.process.capabilities);
+    if (capsWarning) logWarning(capsWarning);
     if (!forwarder) return 0;
     forwarder.target(launched.pid);
     const { code, signal } = await launched.exited;

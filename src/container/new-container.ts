@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Spec } from '../spec/types';
-import { createCgroups, enterCgroups, plannedCgroupPaths, type CgroupPaths, type CgroupRequest } from '../cgroups';
+import { createCgroups, enterCgroups, plannedCgroupPaths, updateCgroups, type CgroupPaths, type CgroupRequest } from '../cgroups';
 import { ContainerDir, type StoredState } from '../state/store';
 import { sysError } from '../util/errors';
 import { runHooks } from './hooks';
@@ -71,6 +71,25 @@ export function cgroupRequestFor(id: string, spec: Spec, opts: { systemdCgroup?:
     systemd: !!opts.systemdCgroup,
     rootless: !!opts.rootless,
   };
+}
+
+/**
+ * The request the cgroups are made with, and the pids limit held back until the container's
+ * process is the one left to count: runc sets the resources at that point (its procHooks), so
+ * a limit below what the set-up itself forks (pids.limit 0 means 1) does not stop tsoci-init.
+ * Rootless requests keep it (a controller they may not write fails before anything runs), and
+ * so does the systemd driver, which starts the scope with TasksMax among its properties.
+ */
+export function holdBackPidsLimit(request: CgroupRequest): { request: CgroupRequest; pidsLimit?: number } {
+  const limit = request.resources?.pids?.limit;
+  if (request.rootless || request.systemd || limit === undefined || limit === null) return { request };
+  const { pids: _pids, ...rest } = request.resources!;
+  return { request: { ...request, resources: rest }, pidsLimit: limit };
+}
+
+/** Sets the held-back pids limit in the cgroup files. */
+export function setHeldBackPidsLimit(state: StoredState, limit: number): void {
+  if (state.cgroupPaths) updateCgroups(state.cgroupPaths, { pids: { limit } });
 }
 
 /** Makes the container's cgroups and records them in its state. */

@@ -1,6 +1,5 @@
 import type { LinuxCapabilities } from '../spec/types';
 import type { PlannedCapabilities } from './launch-plan';
-import { TsociError } from '../util/errors';
 
 /** Linux capability names in number order: CAPABILITY_NAMES[n] is capability n. */
 export const CAPABILITY_NAMES: readonly string[] = Object.freeze([
@@ -65,16 +64,17 @@ export function capabilityName(n: number): string | undefined {
 }
 
 /**
- * Resolve a list of capability names to numbers (order kept, duplicates dropped).
- * Throws `<field>[i]: unknown capability "CAP_FOO"`.
+ * Resolve a list of capability names to numbers (order kept, duplicates dropped). A name
+ * this table does not know is left out: runtime-spec 1.3.0 config.md says a capability that
+ * cannot be mapped MUST be logged as a warning and runtimes SHOULD NOT fail, and runc
+ * ignores it (unknownCapabilities gives the names for the warning).
  */
-export function resolveCapabilityList(names: readonly string[] | undefined, field: string): number[] {
+export function resolveCapabilityList(names: readonly string[] | undefined): number[] {
   const out: number[] = [];
-  (names ?? []).forEach((name, i) => {
+  for (const name of names ?? []) {
     const n = capabilityNumber(name);
-    if (n === undefined) throw new TsociError(`${field}[${i}]: unknown capability ${JSON.stringify(name)}`);
-    if (!out.includes(n)) out.push(n);
-  });
+    if (n !== undefined && !out.includes(n)) out.push(n);
+  }
   return out;
 }
 
@@ -84,12 +84,24 @@ const SETS = ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as
  * process.capabilities → numbers. An absent object means "leave unchanged" (undefined);
  * a present object with absent sets means those sets are empty.
  */
-export function resolveCapabilities(
-  caps: LinuxCapabilities | undefined,
-  field = 'process.capabilities',
-): PlannedCapabilities | undefined {
+export function resolveCapabilities(caps: LinuxCapabilities | undefined): PlannedCapabilities | undefined {
   if (caps === undefined || caps === null) return undefined;
   const out = {} as PlannedCapabilities;
-  for (const set of SETS) out[set] = resolveCapabilityList(caps[set], `${field}.${set}`);
+  for (const set of SETS) out[set] = resolveCapabilityList(caps[set]);
   return out;
+}
+
+/** The capability names of every set that resolveCapabilities leaves out, sorted, once each. */
+export function unknownCapabilities(caps: LinuxCapabilities | undefined): string[] {
+  const names = SETS.flatMap((set) => (Array.isArray(caps?.[set]) ? caps![set]! : []));
+  return [...new Set(names.filter((n) => capabilityNumber(n) === undefined))].sort();
+}
+
+/**
+ * runc's warning (libcontainer/capabilities, logged while the process is set up), or
+ * undefined when every name is known: `ignoring unknown or unavailable capabilities: [A B]`.
+ */
+export function unknownCapabilityWarning(caps: LinuxCapabilities | undefined): string | undefined {
+  const unknown = unknownCapabilities(caps);
+  return unknown.length ? `ignoring unknown or unavailable capabilities: [${unknown.join(' ')}]` : undefined;
 }

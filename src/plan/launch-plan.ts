@@ -198,6 +198,8 @@ export interface LaunchPlan {
   execFifo?: string;
   /** host path of the console socket (terminal: true) */
   consoleSocket?: string;
+  /** tsoci --debug: tsoci-init writes its own debug lines (runc's nsexec ones) there; absent: none */
+  debugLog?: { file?: string; format: 'text' | 'json' };
   /** tsoci relays the pty itself: no NL -> CR NL on it, set before the process can write (runc's ClearONLCR) */
   consoleClearOnlcr?: boolean;
   /** fds 3 … 3+preserveFds-1 are passed to the process */

@@ -77,7 +77,7 @@ export function planProcess(p: Process | undefined, o: ProcessPlanOptions = {}):
   if (p.consoleSize) {
     out.consoleSize = { height: checkId(p.consoleSize.height, `${field}.consoleSize.height`), width: checkId(p.consoleSize.width, `${field}.consoleSize.width`) };
   }
-  const caps = resolveCapabilities(p.capabilities, `${field}.capabilities`);
+  const caps = resolveCapabilities(p.capabilities);
   if (caps) out.capabilities = caps;
   if (p.oomScoreAdj !== undefined && p.oomScoreAdj !== null) {
     if (!Number.isInteger(p.oomScoreAdj) || p.oomScoreAdj < -1000 || p.oomScoreAdj > 1000) {

@@ -18,7 +18,7 @@ import * as path from 'path';
 import { canonicalInput, type SeccompCompileInput, type SeccompLibInfo } from './profile';
 
 export const SECCOMP_CACHE_DIR = '.seccomp-cache';
-const FORMAT = 'tsoci-seccomp-bpf-2';
+const FORMAT = 'tsoci-seccomp-bpf-3'; // 3: with runc's -ENOSYS stub
 /** BPF_MAXINSNS: the kernel refuses longer classic filters. */
 const MAX_INSNS = 4096;
 

@@ -58,6 +58,8 @@ export function prepareSeccomp(spec: Spec, ctx: SeccompContext): LaunchPlan['sec
   const flags = filterFlags(profile, lib);
   const c = compileCached(ctx.root, input, lib, compileSeccomp);
   logDebug(`seccomp: ${c.cached ? 'cached filter' : 'compiled filter'} ${c.file ?? '(not cached)'}: ${c.bpf.length / 8} instructions in ${c.ms.toFixed(1)} ms`);
+  // runc's debug line (its seccomp.bats checks the number)
+  logDebug(`seccomp filter flags: ${flags}`);
   const out: NonNullable<LaunchPlan['seccomp']> = { bpf: c.bpf.toString('base64'), flags };
   if (notify) {
     out.listenerPath = profile.listenerPath;

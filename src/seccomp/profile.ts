@@ -142,14 +142,12 @@ export function filterFlags(profile: Seccomp, lib: Pick<SeccompLibInfo, 'apiLeve
       if (bit === undefined) throw new TsociError(`linux.seccomp.flags[${i}]: unknown seccomp flag ${JSON.stringify(name)}`);
       // only meaningful (and only accepted by the kernel) together with a listener
       if (bit === SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !notify) continue;
+      // accepted and ignored, as runc does: tsoci-init is single-threaded when it loads the filter
+      if (bit === SECCOMP_FILTER_FLAG_TSYNC) continue;
       flags |= bit;
     }
   }
-  if (notify) {
-    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
-    // the kernel refuses TSYNC with NEW_LISTENER unless TSYNC failures report ESRCH
-    if (flags & SECCOMP_FILTER_FLAG_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-  }
+  if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   return flags;
 }
 

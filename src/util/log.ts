@@ -24,6 +24,15 @@ export function logError(msg: string): void {
   writeLogLine('error', msg);
 }
 
+/**
+ * A warning in runc's (logrus's) form: to the --log file when there is one, else to stderr
+ * (`time="…" level=warning msg="…"`), as runc writes it; the operation goes on.
+ */
+export function logWarning(msg: string): void {
+  if (target.file) writeLogLine('warning', msg);
+  else writeErr(formatLine('warning', msg) + '\n');
+}
+
 export function logDebug(msg: string): void {
   if (process.env.TSOCI_DEBUG || debugEnabled) writeLogLine('debug', msg);
 }
@@ -31,6 +40,12 @@ export function logDebug(msg: string): void {
 let debugEnabled = false;
 export function enableDebug(): void {
   debugEnabled = true;
+}
+
+/** Where tsoci-init writes its own debug lines (plan.debugLog): undefined unless debugging. */
+export function debugLogTarget(): { file?: string; format: 'text' | 'json' } | undefined {
+  if (!process.env.TSOCI_DEBUG && !debugEnabled) return undefined;
+  return target.file ? { file: target.file, format: target.format } : { format: target.format };
 }
 
 /** runc's (logrus's) line: `time="…" level=debug msg="…"`, or JSON with --log-format json. */

@@ -254,6 +254,30 @@ describe('limits in effect', () => {
     expect(r.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
   });
 
+  // runc's cgroups.bats "pids.limit=0 means 1": runc sets the limits once the container's
+  // process is the one left (procHooks), so a limit below the set-up's own forks works
+  test.each([0, 1])('pids.limit %d: the container starts (pids.max 1 once it runs); an exec does not fit', (limit) => {
+    const spec = testSpec(['sh', '-c', 'read max < /sys/fs/cgroup/pids/pids.max; echo "max $max" > /out; exec sleep 600']);
+    spec.mounts.push(CGROUP_MOUNT);
+    spec.linux.resources = { pids: { limit } };
+    const bundle = makeBundle(spec);
+    const id = uniqueId('pids0');
+    try {
+      const r = tsoci(['run', '-d', '--bundle', bundle, id]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(readCg(cgroupPathsOf(id).pids, 'pids.max')).toBe('1');
+      waitFor(() => fs.existsSync(path.join(bundle, 'rootfs/out')) && fs.readFileSync(path.join(bundle, 'rootfs/out'), 'utf8').includes('\n'));
+      expect(fs.readFileSync(path.join(bundle, 'rootfs/out'), 'utf8')).toBe('max 1\n');
+      expect(stateOf(id).status).toBe('running');
+      // a second process does not fit (runc's exec fails the same way)
+      expect(tsoci(['exec', id, 'true']).status).not.toBe(0);
+    } finally {
+      tsoci(['delete', '--force', id]);
+      removeBundle(bundle);
+    }
+  });
+
   test('a memory limit (no swap) makes the OOM killer kill the process: exit 137, events and memory.oom_control report it', async () => {
     const spec = testSpec(['sh', '-c', 'sleep 1; x=0123456789abcdef; while true; do x=$x$x; done']);
     spec.linux.resources = { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };

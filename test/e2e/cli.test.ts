@@ -27,6 +27,11 @@ describe('help', () => {
       for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^ {3}${c}\\b`, 'm'));
       expect(r.stdout).toContain('GLOBAL OPTIONS:');
       expect(r.stdout).toContain('--root value');
+      // runc's layout: the sections in runc's order, VERSION holding what --version prints
+      const sections = lines.filter((l) => /^[A-Z ]+:$/.test(l));
+      expect(sections).toEqual(['NAME:', 'USAGE:', 'VERSION:', 'COMMANDS:', 'GLOBAL OPTIONS:']);
+      expect(r.stdout).toMatch(/\nVERSION:\n {3}\d+\.\d+\.\d+\S*\ncommit: .*\nspec: 1\.3\.0\n/);
+      expect(r.stdout).toMatch(/^ {3}--log-format value {2}set the log format \('text' \(default\), or 'json'\)$/m);
     }
   });
 

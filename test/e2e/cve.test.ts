@@ -318,3 +318,24 @@ describe('masked and read-only paths of the default spec hold against a process 
     }
   });
 });
+
+// runc's no_pivot.bats: after MS_MOVE + chroot the host's full /proc would still be in the
+// container's mount namespace, and the kernel lets a user namespace mount a fresh, unmasked
+// procfs when one is visible; tsoci-init detaches it first (runc's msMoveRoot).
+describe('--no-pivot does not expose a bare /proc', () => {
+  test('unshare -mrpf + mount -t proc fails with "permission denied"; the container\'s own /proc works; the host keeps /proc and /sys', () => {
+    const spec = testSpec(['sh', '-c', 'head -n 1 /proc/self/status; unshare -mrpf sh -c "mount -t proc none /proc && echo ESCAPED"']);
+    for (const set of ['bounding', 'permitted'] as const) spec.process.capabilities[set] = [...spec.process.capabilities[set], 'CAP_SETFCAP'];
+    const bundle = makeBundle(spec);
+    try {
+      const r = tsoci(['run', '--no-pivot', '--bundle', bundle, uniqueId('nopivot')]);
+      expect(r.stdout).toBe('Name:\thead\n');
+      expect(r.stderr).toContain('mount: permission denied');
+      expect(r.status).toBe(1);
+      const hostMounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+      expect(hostMounts).toEqual(expect.arrayContaining(['/proc', '/sys']));
+    } finally {
+      removeBundle(bundle);
+    }
+  });
+});

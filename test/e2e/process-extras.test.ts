@@ -160,6 +160,22 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
     expect(r.stdout).toBe('Cpus_allowed_list:\t1\n');
   });
 
+  // runc's cpu_affinity.bats reads nsexec's debug line: the init's CPU mask once the initial set applies
+  test('--debug: tsoci-init logs its initial affinity as runc\'s nsexec does (stderr, or the --log file)', () => {
+    const file = processFile({ args: ['true'], execCPUAffinity: { initial: '0' } });
+    const r = tsoci(['--debug', 'exec', '--process', file, id]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^time="[^"]+" level=debug msg="nsexec\[\d+\]: affinity: 0x1"$/m);
+    const log = path.join(bundle, `debug-${Math.random().toString(36).slice(2)}.log`);
+    const j = tsoci(['--debug', '--log', log, '--log-format', 'json', 'exec', '--process', file, id]);
+    expect(j.status).toBe(0);
+    expect(j.stderr).not.toContain('affinity');
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toContainEqual({ level: 'debug', msg: expect.stringMatching(/^nsexec\[\d+\]: affinity: 0x1$/), time: expect.any(String) });
+    // without --debug: no such line
+    expect(tsoci(['exec', '--process', file, id]).stderr).toBe('');
+  });
+
   (SMP ? test : test.skip)('exec with argv takes execCPUAffinity from config.json (final 1)', () => {
     expect(tsoci(['exec', id, ...CPUS]).stdout).toBe('Cpus_allowed_list:\t1\n');
   });
@@ -186,6 +202,13 @@ describe('exec: execCPUAffinity, scheduling, errors of the executable', () => {
     const r = tsoci(['exec', '--process', processFile({ args: ['sh', '-c', `${STAT_NICE_POLICY}; ionice`], scheduler: { policy: 'SCHED_BATCH', nice: 7 }, ioPriority: { class: 'IOPRIO_CLASS_BE', priority: 2 } }), id]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('7 3\nbest-effort: prio 2\n');
+  });
+
+  // runc's ioprio.bats: a process.json ioPriority with only a class (priority: Go's zero value)
+  test('ioPriority with a class and no priority (priority 0, as runc)', () => {
+    const r = tsoci(['exec', '--process', processFile({ args: ['ionice'], ioPriority: { class: 'IOPRIO_CLASS_IDLE' } }), id]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('idle\n');
   });
 
   test('a missing command: "executable file not found in $PATH" (podman: 127), nothing left', () => {

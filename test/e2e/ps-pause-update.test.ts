@@ -251,6 +251,27 @@ describe('update', () => {
     }
   });
 
+  // runc's update.bats "update devices [minimal transition rules]": access "rwa" (runc ignores
+  // the letters other than r, w, m) and updates that must never interrupt an allowed device
+  test('device rules with access "rwa" run; 30 updates never deny /dev/null nor open /dev/kmsg', () => {
+    const c = startContainer(['sh', '-c', 'while true; do head -c 100 /dev/kmsg 2>/dev/null >> /kmsg.out; echo x > /dev/null 2>> /denied.out || echo denied >> /denied.out; done'], (s) => {
+      s.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }] };
+      s.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }];
+      for (const set of ['bounding', 'effective', 'permitted']) s.process.capabilities[set] = [...s.process.capabilities[set], 'CAP_SYSLOG'];
+    });
+    try {
+      const devices = cgroupPathsOf(c.id).devices;
+      if (devices) expect(readCg(devices, 'devices.list')).not.toMatch(/^c 1:11 /m);
+      for (let i = 0; i < 30; i++) expect(tsoci(['update', '--pids-limit', '30', c.id]).status).toBe(0);
+      const out = (f: string) => (fs.existsSync(path.join(c.bundle, 'rootfs', f)) ? fs.readFileSync(path.join(c.bundle, 'rootfs', f), 'utf8') : '');
+      expect(out('denied.out')).toBe('');
+      expect(out('kmsg.out')).toBe('');
+      expect(stateOf(c.id).status).toBe('running');
+    } finally {
+      cleanup(c);
+    }
+  });
+
   test('a stopped container cannot be updated', () => {
     const bundle = makeBundle(testSpec(['true']));
     try {

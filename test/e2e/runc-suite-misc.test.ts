@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
 import { deleteAll, tsoci, uniqueId } from '../helpers/tsoci';
@@ -51,6 +53,62 @@ test('an exec\'d process gets the container\'s memory policy', () => {
     expect(r.stdout).toBe('prefer=relative:0\n');
   } finally {
     tsoci(['delete', '--force', id]);
+    removeBundle(bundle);
+  }
+});
+
+// runc's capabilities.bats "runc run with unknown capability": runtime-spec 1.3.0 config.md
+// (a capability that cannot be mapped MUST be logged as a warning; runtimes SHOULD NOT fail)
+test('an unknown capability is left out with runc\'s warning; run and exec --cap go on', () => {
+  const spec = testSpec(['sh', '-c', 'grep -E "^Cap(Bnd|Amb)" /proc/self/status; sleep 600']);
+  spec.process.capabilities = { ...spec.process.capabilities, bounding: ['CAP_UNKNOWN', 'CAP_KILL', 'UNKNOWN_CAP'] };
+  const bundle = makeBundle(spec);
+  const id = uniqueId('unkcap');
+  try {
+    const r = tsoci(['run', '-d', '--bundle', bundle, id]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^time="[^"]+" level=warning msg="ignoring unknown or unavailable capabilities: \[CAP_UNKNOWN UNKNOWN_CAP\]"\n$/);
+    const e = tsoci(['exec', '--cap', 'CAP_BOGUS', id, 'grep', '^CapBnd', '/proc/self/status']);
+    expect(e.status).toBe(0);
+    expect(e.stderr).toMatch(/level=warning msg="ignoring unknown or unavailable capabilities: \[CAP_BOGUS CAP_UNKNOWN UNKNOWN_CAP\]"\n$/);
+    expect(e.stdout).toBe('CapBnd:\t0000000000000020\n');
+  } finally {
+    tsoci(['delete', '--force', id]);
+    removeBundle(bundle);
+  }
+});
+
+test('with --log (json) the unknown-capability warning goes to the log file only, in logrus\'s form', () => {
+  const spec = testSpec(['true']);
+  spec.process.capabilities = { ...spec.process.capabilities, bounding: ['CAP_NOPE'] };
+  const bundle = makeBundle(spec);
+  const log = path.join(bundle, 'tsoci.log');
+  try {
+    const r = tsoci(['--log', log, '--log-format', 'json', 'run', '--bundle', bundle, uniqueId('caplog')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([{ level: 'warning', msg: 'ignoring unknown or unavailable capabilities: [CAP_NOPE]', time: expect.any(String) }]);
+  } finally {
+    removeBundle(bundle);
+  }
+});
+
+// runc's capabilities.bats "runc run with some capabilities": `"user": {"uid": 0}`
+test('process.user without gid (or uid) means 0, as in runc', () => {
+  const spec = testSpec(['sh', '-c', 'echo $(id -u):$(id -g)']);
+  spec.process.user = { uid: 1000 };
+  const bundle = makeBundle(spec);
+  try {
+    let r = tsoci(['run', '--bundle', bundle, uniqueId('nogid')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1000:0\n');
+    spec.process.user = { gid: 1000 };
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+    r = tsoci(['run', '--bundle', bundle, uniqueId('nouid')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0:1000\n');
+  } finally {
     removeBundle(bundle);
   }
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -150,6 +150,50 @@ describe('seccomp actions', () => {
     for (const flags of [['SECCOMP_FILTER_FLAG_LOG'], ['SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'], []]) {
       const r = run(allowAllBut([{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }], { flags }), ['sh', '-c', 'mkdir /tmp/x; echo rc=$?']);
       expect(r.stdout).toBe('rc=1\n');
+    }
+  });
+
+  test('flags: the number runc\'s debug log prints (seccomp filter flags: N); TSYNC accepted and ignored, as runc', () => {
+    for (const [flags, n] of [[['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_TSYNC'], 2], [undefined, 4], [[], 0]] as const) {
+      const spec = testSpec(['sh', '-c', 'mkdir /tmp/x; echo rc=$?']);
+      spec.linux.seccomp = allowAllBut([{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }], flags === undefined ? {} : { flags });
+      const bundle = makeBundle(spec);
+      try {
+        const r = tsoci(['--debug', 'run', '--bundle', bundle, uniqueId('scflags')]);
+        expect(r.stdout).toBe('rc=1\n');
+        expect(r.stderr).toContain(`msg="seccomp filter flags: ${n}"`);
+      } finally {
+        removeBundle(bundle);
+      }
+    }
+  });
+
+  // runc's seccomp.bats "seccomp -ENOSYS handling": a syscall newer than the profile gets
+  // ENOSYS (libc falls back), one it knows but does not allow gets the default errno
+  test('a refusing default action: a syscall number above the profile\'s largest gets ENOSYS', () => {
+    const gcc = spawnSync('sh', ['-c', 'command -v gcc'], { encoding: 'utf8' });
+    if (gcc.status !== 0) {
+      console.log('seccomp ENOSYS: skipped: no gcc to build the static test program');
+      return;
+    }
+    const podman = JSON.parse(fs.readFileSync(path.join(REPO, 'bench/podman-seccomp.json'), 'utf8'));
+    // its main allow list (plus arch_prctl, which static glibc needs), without acct
+    const allowed: string[] = [...podman.syscalls.find((r: any) => r.action === 'SCMP_ACT_ALLOW' && r.names.length > 100).names, 'arch_prctl'].filter((n) => n !== 'acct');
+    const spec = testSpec(['/enosys']);
+    spec.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], syscalls: [{ names: allowed, action: 'SCMP_ACT_ALLOW' }] };
+    const bundle = makeBundle(spec);
+    try {
+      const src = path.join(bundle, 'enosys.c');
+      fs.writeFileSync(src, '#include <errno.h>\n#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n' +
+        'int main(void) { long r = syscall(1000, 0, 0, 0); printf("1000: %ld %d\\n", r, errno);\n' +
+        '  errno = 0; r = syscall(SYS_acct, 0); printf("acct: %ld %d\\n", r, errno); return 0; }\n');
+      const cc = spawnSync('gcc', ['-static', '-O2', '-o', path.join(bundle, 'rootfs/enosys'), src], { encoding: 'utf8' });
+      expect(cc.stderr).toBe('');
+      const r = tsoci(['run', '--bundle', bundle, uniqueId('enosys')]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('1000: -1 38\nacct: -1 1\n');
+    } finally {
+      removeBundle(bundle);
     }
   });
 

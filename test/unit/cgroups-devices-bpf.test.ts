@@ -7,6 +7,8 @@
 import { deviceFilterProgram, deviceFilterRules, DeviceFilterRule } from '../../src/cgroups/devices-v2';
 import { DEFAULT_DEVICE_RULES } from '../../src/cgroups/resources-v1';
 
+const DEFAULT_COUNT = DEFAULT_DEVICE_RULES.length;
+
 const ACC = { m: 1, r: 2, w: 4 } as const;
 const DEV = { b: 1, c: 2 } as const;
 
@@ -128,9 +130,23 @@ test('the rules v2 gets are v1\'s: spec then runc\'s defaults; fields normalized
   expect(f('c', 'r', 1, 1)).toBe(0); // /dev/mem
 });
 
+test('access letters other than r, w, m are ignored, as runc does ("rwa" is "rw"); a b/c rule left with none is dropped', () => {
+  const own = (rules: Parameters<typeof deviceFilterRules>[0]) => deviceFilterRules(rules).slice(0, -DEFAULT_COUNT);
+  expect(own([{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }])).toEqual([
+    { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' },
+    { allow: false, type: 'c', major: 1, minor: 11, access: 'rw' },
+  ]);
+  expect(own([{ allow: true, type: 'c', major: 1, minor: 3, access: 'mxwr' }])).toEqual([{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }]);
+  expect(own([{ allow: true, type: 'c', major: 1, minor: 3, access: 'a' }, { allow: true, type: 'b', major: 8, minor: 0 }])).toEqual([
+    { allow: true, type: 'b', major: 8, minor: 0, access: 'rwm' },
+  ]);
+  // an "a" rule ignores its access
+  expect(own([{ allow: true, access: 'x' }])).toEqual([{ allow: true, type: 'a', major: -1, minor: -1, access: 'rwm' }]);
+});
+
 test('rules a filter cannot express are refused with the rule index', () => {
   expect(() => deviceFilterRules([{ allow: true, type: 'p' as any }])).toThrow('cgroup: invalid device rule 0: type "p"');
-  expect(() => deviceFilterRules([{ allow: true }, { allow: true, access: 'rx' }])).toThrow('cgroup: invalid device rule 1: access "rx"');
+  expect(() => deviceFilterRules([{ allow: true, access: 'a' }, { allow: true, type: 'x' as any }])).toThrow('cgroup: invalid device rule 1: type "x"');
   expect(() => deviceFilterRules([{ allow: true, type: 'c', major: 2 ** 32 }])).toThrow(/rule 0: major 4294967296 cannot be expressed/);
   // the addon checks too (its input does not have to come from deviceFilterRules)
   expect(() => deviceFilterProgram([{ ...rule(true, 'c', 1, 3), type: 'u' as any }])).toThrow('cgroup: device filter: rule 0: device type "u" cannot be expressed (a, b or c)');

@@ -83,8 +83,12 @@ d('cgroup v1 driver on the real host', () => {
     const nested = `${name}/inner/leaf`;
     paths = createCgroups({
       id: 'x', cgroupsPath: nested, systemd: false, rootless: false,
-      resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 4, minor: 64, access: 'rw' }], cpu: { cpus: '0', mems: '0' } },
+      // "rwa": runc ignores letters other than r, w, m (update.bats sends it); "a" alone: no rule
+      resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 4, minor: 64, access: 'rw' },
+        { allow: true, type: 'c', major: 4, minor: 65, access: 'rwa' }, { allow: true, type: 'c', major: 4, minor: 66, access: 'a' }], cpu: { cpus: '0', mems: '0' } },
     });
+    expect(read(paths.devices, 'devices.list').split('\n')).toEqual(expect.arrayContaining(['c 4:64 rw', 'c 4:65 rw']));
+    expect(read(paths.devices, 'devices.list')).not.toContain('c 4:66');
     expect(read(paths.cpuset, 'cpuset.cpus')).toBe('0');
     expect(read(path.dirname(paths.cpuset), 'cpuset.cpus')).not.toBe('');
     expect(read(paths.devices, 'devices.list').split('\n')).toContain('c 4:64 rw');

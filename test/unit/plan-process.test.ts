@@ -6,6 +6,8 @@ import {
   capabilityName,
   capabilityNumber,
   resolveCapabilities,
+  unknownCapabilities,
+  unknownCapabilityWarning,
 } from '../../src/plan/capabilities';
 import { RLIMIT_NUMBERS, resolveRlimits, rlimitNumber } from '../../src/plan/rlimits';
 import { TsociError } from '../../src/util/errors';
@@ -113,10 +115,13 @@ describe('capabilities in the process', () => {
     expect(c.effective).toEqual([21, 0]);
   });
 
-  test('unknown name → error like runc, naming the field', () => {
-    const run = () => planProcess(proc({ capabilities: { bounding: ['CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_FOO'] } }));
-    expect(run).toThrow(TsociError);
-    expect(run).toThrow('process.capabilities.permitted[1]: unknown capability "CAP_FOO"');
+  test('unknown name: left out with runc\'s warning (runtime-spec 1.3.0: log a warning, SHOULD NOT fail)', () => {
+    const caps = { bounding: ['CAP_CHOWN', 'UNKNOWN_CAP'], permitted: ['CAP_KILL', 'CAP_FOO'], effective: ['CAP_FOO'] };
+    expect(planProcess(proc({ capabilities: caps })).capabilities).toEqual({ bounding: [0], effective: [], inheritable: [], permitted: [5], ambient: [] });
+    expect(unknownCapabilities(caps)).toEqual(['CAP_FOO', 'UNKNOWN_CAP']);
+    expect(unknownCapabilityWarning(caps)).toBe('ignoring unknown or unavailable capabilities: [CAP_FOO UNKNOWN_CAP]');
+    expect(unknownCapabilityWarning({ bounding: ['CAP_KILL'] })).toBeUndefined();
+    expect(unknownCapabilityWarning(undefined)).toBeUndefined();
   });
 });
 

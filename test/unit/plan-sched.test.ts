@@ -69,6 +69,8 @@ describe('ioPriority', () => {
   test('classes map to IOPRIO_CLASS_* numbers', () => {
     expect(IOPRIO_CLASSES).toEqual({ IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 });
     expect(planIoPriority({ class: 'IOPRIO_CLASS_BE', priority: 6 }, 'p')).toEqual({ class: 2, priority: 6 });
+    // no priority: 0, as runc (its ioprio.bats sends only a class)
+    expect(planIoPriority({ class: 'IOPRIO_CLASS_IDLE' } as never, 'p')).toEqual({ class: 3, priority: 0 });
   });
   test('unknown class and out-of-range priority are refused', () => {
     expectError(() => planIoPriority({ class: 'IOPRIO_CLASS_NONE' as never, priority: 0 }, 'process.ioPriority'),

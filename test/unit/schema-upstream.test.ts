@@ -3,7 +3,7 @@
  * golang-github-opencontainers-specs-dev, must agree with ours on the part of the corpus that
  * uses only 1.0.2 features (files named v10-*). Files named tsoci-* are where tsoci
  * deliberately differs: stricter where the spec's text says REQUIRED/MUST but upstream's
- * schema does not check (root and process.args on Linux, user.uid/gid, device major/minor
+ * schema does not check (root and process.args on Linux, device major/minor
  * unless type p, an rdma entry needs hcaHandles or hcaObjects, ociVersion is SemVer), more
  * lenient where runc is (rootfsPropagation rslave/rshared/...). Upstream's 1.3.0 schema
  * (with its "#definitions/" refs fixed) was also checked by hand: it agrees on every

@@ -4,7 +4,6 @@ import * as path from 'path';
 import {
   canonicalInput, compileInput, filterFlags, listenerState, seccompEnabled, toUint64,
   SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-  SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
 } from '../../src/seccomp/profile';
 import { cacheFileName, cacheKey, compileCached, SECCOMP_CACHE_DIR } from '../../src/seccomp/cache';
 import { compileSeccomp, seccompLibInfo } from '../../src/seccomp';
@@ -64,15 +63,15 @@ describe('profile → compile input (pure)', () => {
     expect(seccompEnabled({ defaultAction: 'SCMP_ACT_ALLOW' } as any)).toBe(true);
   });
 
-  test('loader flags: SPEC_ALLOW by default (API ≥ 4), none for flags: [], NEW_LISTENER with notify, TSYNC_ESRCH with TSYNC+notify', () => {
+  test('loader flags: SPEC_ALLOW by default (API ≥ 4), none for flags: [], NEW_LISTENER with notify, TSYNC accepted and ignored (runc)', () => {
     const base = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdirRule('SCMP_ACT_ERRNO')] } as any;
     expect(filterFlags(base, { apiLevel: 6 })).toBe(SECCOMP_FILTER_FLAG_SPEC_ALLOW);
     expect(filterFlags(base, { apiLevel: 3 })).toBe(0);
     expect(filterFlags({ ...base, flags: [] }, { apiLevel: 6 })).toBe(0);
-    expect(filterFlags({ ...base, flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_TSYNC'] }, { apiLevel: 6 })).toBe(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_TSYNC);
+    expect(filterFlags({ ...base, flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_TSYNC'] }, { apiLevel: 6 })).toBe(SECCOMP_FILTER_FLAG_LOG);
     expect(filterFlags({ ...base, flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }, { apiLevel: 6 })).toBe(0);
     const notify = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/l', flags: ['SECCOMP_FILTER_FLAG_TSYNC'], syscalls: [mkdirRule('SCMP_ACT_NOTIFY')] } as any;
-    expect(filterFlags(notify, { apiLevel: 6 })).toBe(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC_ESRCH);
+    expect(filterFlags(notify, { apiLevel: 6 })).toBe(SECCOMP_FILTER_FLAG_NEW_LISTENER);
   });
 
   test("listener state: runc's ContainerProcessState (creating for a new container, running + init pid for an exec)", () => {
