@@ -46,6 +46,15 @@ bool ReadReply(int fd, warm::Reply* r) {
   return true;
 }
 
+// The launcher's end is gone (SendOp or ReadReply failed: the launcher died, or broke the
+// protocol): nobody waits for this command any more. End at once, as WatchLauncher does,
+// rather than return an error that the command would act on (its clean-up racing the
+// watcher's SIGKILL left a half-removed state directory).
+[[noreturn]] void LauncherGone() {
+  kill(getpid(), SIGKILL);
+  for (;;) pause();
+}
+
 const char* StepName(int32_t step) {
   switch (step) {
     case warm::kStepMessage: return "launcher: request";
@@ -86,7 +95,10 @@ Napi::Value WarmCall(const Napi::CallbackInfo& info) {
   uint32_t code = info[1].As<Napi::Number>().Uint32Value();
   int32_t arg = info[2].As<Napi::Number>().Int32Value();
   warm::Reply r = {0, 0, 0};
-  if (!SendOp(conn, code, arg, "", -1) || (code != warm::kExit && !ReadReply(conn, &r))) r = {errno ? errno : EPIPE, 0, 0};
+  if (!SendOp(conn, code, arg, "", -1) || (code != warm::kExit && !ReadReply(conn, &r))) {
+    if (code != warm::kExit) LauncherGone();
+    r = {errno ? errno : EPIPE, 0, 0};
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("err", r.err);
   o.Set("value", r.value);
@@ -106,7 +118,7 @@ Napi::Value WarmSpawnInit(const Napi::CallbackInfo& info) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return Failure(env, errno, "socketpair");
   Fd ours(sp[0]), theirs(sp[1]);
   warm::Reply r;
-  if (!SendOp(conn, warm::kSpawnInit, preserve, payload, theirs.get()) || !ReadReply(conn, &r)) return Failure(env, errno, "launcher connection");
+  if (!SendOp(conn, warm::kSpawnInit, preserve, payload, theirs.get()) || !ReadReply(conn, &r)) LauncherGone();
   if (r.err) return Failure(env, r.err, StepName(r.step));
   Napi::Object o = Napi::Object::New(env);
   o.Set("pid", r.value);
@@ -120,7 +132,7 @@ class WaitReply : public Napi::AsyncWorker {
   WaitReply(Napi::Env env, int fd) : Napi::AsyncWorker(env), fd_(fd), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
-    if (!ReadReply(fd_.get(), &reply_)) reply_ = {errno, 0, warm::kStepNone};
+    if (!ReadReply(fd_.get(), &reply_)) LauncherGone();
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -146,7 +158,7 @@ Napi::Value WarmWaitChild(const Napi::CallbackInfo& info) {
   };
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail(errno, "socketpair");
   Fd ours(sp[0]), theirs(sp[1]);
-  if (!SendOp(conn, warm::kWait, pid, "", theirs.get())) return fail(errno, "launcher connection");
+  if (!SendOp(conn, warm::kWait, pid, "", theirs.get())) LauncherGone();
   theirs.reset();
   auto* worker = new WaitReply(env, ours.release());
   Napi::Promise p = worker->Promise();
@@ -160,7 +172,7 @@ Napi::Value WarmWaitChildSync(const Napi::CallbackInfo& info) {
   int conn = info[0].As<Napi::Number>().Int32Value();
   int pid = info[1].As<Napi::Number>().Int32Value();
   warm::Reply r;
-  if (!SendOp(conn, warm::kWait, pid, "", -1) || !ReadReply(conn, &r)) return Failure(env, errno, "launcher connection");
+  if (!SendOp(conn, warm::kWait, pid, "", -1) || !ReadReply(conn, &r)) LauncherGone();
   return r.err ? Failure(env, r.err, StepName(r.step)) : ExitObject(env, r.value);
 }
 

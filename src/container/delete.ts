@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ContainerDir, liveStatus, type StoredState } from '../state/store';
+import { ContainerDir, liveStatus, sweepStaleRemovals, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import type { Spec } from '../spec/types';
 import { TsociError } from '../util/errors';
@@ -16,7 +16,8 @@ export async function deleteContainer(opts: GlobalOptions & { id: string; force?
   checkId(opts.id);
   const cdir = new ContainerDir(opts.root, opts.id);
   if (!fs.existsSync(cdir.dir)) {
-    if (opts.force) return;
+    // what callers send after a failure: also the moment to clear a removal that was killed
+    if (opts.force) return sweepStaleRemovals(opts.root);
     throw new TsociError(`container "${opts.id}" does not exist`);
   }
   let state: StoredState | undefined;

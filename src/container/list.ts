@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ContainerDir } from '../state/store';
+import { ContainerDir, sweepStaleRemovals } from '../state/store';
 import { viewOf, type StateView } from './state';
 import type { GlobalOptions } from './options';
 import { sysError } from '../util/errors';
@@ -17,6 +17,7 @@ export function list(opts: GlobalOptions, rootGiven = false): StateView[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !rootGiven) return [];
     throw sysError('open', opts.root, err);
   }
+  sweepStaleRemovals(opts.root, names);
   const views: StateView[] = [];
   for (const id of names.sort()) {
     if (id.startsWith('.')) continue; // tsoci's own entries (.seccomp-cache), never containers

@@ -201,6 +201,39 @@ export class ContainerDir {
   }
 }
 
+const TRASH = /^\.removing-(\d+)-/;
+
+/**
+ * Removes what a tsoci killed between remove()'s rename and its rmdir left under the root
+ * (`.removing-<pid>-…` of a pid that is gone): nothing else would, as its id is gone.
+ * `names`: the root's entries when the caller has read them already.
+ */
+export function sweepStaleRemovals(root: string, names?: string[]): void {
+  try {
+    names ??= fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TRASH.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    try {
+      removeFlatDir(path.join(root, name));
+    } catch {
+      /* another tsoci sweeping the same entry */
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * A container directory holds files only: unlink them and rmdir. (fs.rmSync's recursive mode
  * loads Node's rimraf module, ~5 ms of every delete.) Anything unexpected goes to rmSync.

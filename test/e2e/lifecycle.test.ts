@@ -80,6 +80,28 @@ describe('lifecycle: create / start / state / kill / delete', () => {
     }
   });
 
+  test('a removal killed between its rename and its rmdir is cleared by the next list or delete --force of a missing id', () => {
+    // a dead pid (a child that has exited and been reaped) and a live one (this test's)
+    const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    const stale = [path.join(TEST_ROOT, `.removing-${dead}-a-1`), path.join(TEST_ROOT, `.removing-${dead}-b-2`)];
+    const live = path.join(TEST_ROOT, `.removing-${process.pid}-c-3`);
+    try {
+      for (const d of [...stale, live]) {
+        fs.mkdirSync(d, { recursive: true });
+        fs.writeFileSync(path.join(d, 'state.json'), '{}');
+      }
+      expect(tsoci(['list', '-q'])).toMatchObject({ status: 0, stderr: '' });
+      expect(fs.existsSync(stale[0])).toBe(false);
+      expect(fs.existsSync(live)).toBe(true); // its tsoci may still be at work
+      fs.mkdirSync(stale[0]);
+      expect(tsoci(['delete', '--force', uniqueId('gone')])).toMatchObject({ status: 0, stderr: '' });
+      expect(fs.existsSync(stale[0])).toBe(false);
+      expect(fs.existsSync(live)).toBe(true);
+    } finally {
+      for (const d of [...stale, live]) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test('list shows containers in table, json and quiet formats', () => {
     const id = uniqueId('list');
     expect(tsoci(['create', '--bundle', bundle, id]).status).toBe(0);
