@@ -14,7 +14,6 @@
 #include "fd.h"
 
 namespace tsoci {
-namespace {
 
 Napi::Object Failure(Napi::Env env, int err, const char* step) {
   Napi::Object o = Napi::Object::New(env);
@@ -22,6 +21,20 @@ Napi::Object Failure(Napi::Env env, int err, const char* step) {
   o.Set("step", step);
   return o;
 }
+
+Napi::Object ExitObject(Napi::Env env, int status) {
+  Napi::Object o = Napi::Object::New(env);
+  if (WIFSIGNALED(status)) {
+    o.Set("code", env.Null());
+    o.Set("signal", WTERMSIG(status));
+  } else {
+    o.Set("code", WEXITSTATUS(status));
+    o.Set("signal", env.Null());
+  }
+  return o;
+}
+
+namespace {
 
 // Owns the posix_spawn attribute and file-action objects.
 struct SpawnSetup {
@@ -92,17 +105,6 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Object ExitObject(Napi::Env env, int status) {
-  Napi::Object o = Napi::Object::New(env);
-  if (WIFSIGNALED(status)) {
-    o.Set("code", env.Null());
-    o.Set("signal", WTERMSIG(status));
-  } else {
-    o.Set("code", WEXITSTATUS(status));
-    o.Set("signal", env.Null());
-  }
-  return o;
-}
 
 int WaitFor(pid_t pid, int* status) {
   int rc;

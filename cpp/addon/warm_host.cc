@@ -18,6 +18,7 @@
 
 #include "fd.h"
 #include "scm.h"
+#include "spawn_init.h"
 #include "warm_protocol.h"
 
 namespace tsoci {
@@ -69,24 +70,7 @@ const char* StepName(int32_t step) {
   }
 }
 
-Napi::Object Failure(Napi::Env env, int err, const char* step) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("errno", err);
-  o.Set("step", step);
-  return o;
-}
 
-Napi::Object ExitObject(Napi::Env env, int status) {
-  Napi::Object o = Napi::Object::New(env);
-  if (WIFSIGNALED(status)) {
-    o.Set("code", env.Null());
-    o.Set("signal", WTERMSIG(status));
-  } else {
-    o.Set("code", WEXITSTATUS(status));
-    o.Set("signal", env.Null());
-  }
-  return o;
-}
 
 // warmCall(conn, code, arg) -> {err, value, step}: one request without payload and its reply.
 Napi::Value WarmCall(const Napi::CallbackInfo& info) {
