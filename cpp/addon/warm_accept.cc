@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fd.h"
+#include "read_full.h"
 #include "scm.h"
 #include "warm_protocol.h"
 
@@ -36,20 +37,6 @@ Napi::Object Error(Napi::Env env, const std::string& reason) {
 }
 
 std::string Why(const char* step, int err) { return std::string(step) + ": " + strerror(err); }
-
-bool ReadFull(int fd, char* p, size_t len) {
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = ECONNRESET;
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // Reads the header with its fds, then the strings: true, or false with *why set.
 bool ReadRequest(int sock, std::vector<int>& fds, std::string& body, std::string& why) {
@@ -85,7 +72,7 @@ bool ReadRequest(int sock, std::vector<int>& fds, std::string& body, std::string
     return false;
   }
   body.resize(h.length);
-  if (!ReadFull(sock, body.data(), h.length)) {
+  if (!read_full(sock, body.data(), h.length)) {
     why = Why("read the request", errno);
     return false;
   }

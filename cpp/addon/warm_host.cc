@@ -17,6 +17,7 @@
 #include <string>
 
 #include "fd.h"
+#include "read_full.h"
 #include "scm.h"
 #include "spawn_init.h"
 #include "warm_protocol.h"
@@ -32,20 +33,7 @@ bool SendOp(int conn, uint32_t code, int32_t arg, const std::string& payload, in
   return n == static_cast<ssize_t>(msg.size());  // the connection is blocking: all or an error
 }
 
-bool ReadReply(int fd, warm::Reply* r) {
-  char* p = reinterpret_cast<char*>(r);
-  for (size_t left = sizeof *r; left > 0;) {
-    ssize_t n = read(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      errno = n == 0 ? ECONNRESET : errno;
-      return false;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return true;
-}
+bool ReadReply(int fd, warm::Reply* r) { return read_full(fd, r, sizeof *r); }
 
 // The launcher's end is gone (SendOp or ReadReply failed: the launcher died, or broke the
 // protocol): nobody waits for this command any more. End at once, as WatchLauncher does,

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <functional>
 
+#include "read_full.h"
 #include "cloned_binary.h"
 #include "env.h"
 #include "debug_log.h"
@@ -62,18 +63,6 @@ bool write_all(int fd, const void* buf, size_t len) {
   const char* p = static_cast<const char*>(buf);
   while (len > 0) {
     ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, void* buf, size_t len) {
-  char* p = static_cast<char*>(buf);
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     p += n;
@@ -176,7 +165,7 @@ void stage1(Context& ctx, Fd chan) {
     if (unshare(CLONE_NEWUSER) < 0) fail("namespace", "", errno, "unshare user namespace");
     TSOCI_FAULT_POINT("unshare:user");
     char req = 'U', ack = 1;
-    if (!write_all(chan.get(), &req, 1) || !read_all(chan.get(), &ack, 1) || ack != 0)
+    if (!write_all(chan.get(), &req, 1) || !read_full(chan.get(), &ack, 1) || ack != 0)
       throw QuietExit{1};  // stage0 reported the failure
     inUserNs = true;
   }
@@ -210,7 +199,7 @@ void stage1(Context& ctx, Fd chan) {
     chan.reset();
     goWrite.reset();
     char go;
-    if (!read_all(goRead.get(), &go, 1)) _exit(1);  // stage1 failed: it reported
+    if (!read_full(goRead.get(), &go, 1)) _exit(1);  // stage1 failed: it reported
     goRead.reset();
     run_stage(ctx.sync, [&] { stage2(ctx); });
   }
@@ -271,7 +260,7 @@ int stage0(const Plan& plan, Sync& sync) {
   pid_t s2 = -1;
   for (;;) {
     char req;
-    if (!read_all(chan.get(), &req, 1)) break;  // stage1 is gone
+    if (!read_full(chan.get(), &req, 1)) break;  // stage1 is gone
     if (req == 'U') {
       char ack = 0;
       try {
@@ -285,7 +274,7 @@ int stage0(const Plan& plan, Sync& sync) {
     } else if (req == 'M') {
       send_mount_sources(plan, s1, ctx.procfd.get(), chan.get());
     } else if (req == 'P') {
-      if (read_all(chan.get(), &s2, sizeof s2)) break;
+      if (read_full(chan.get(), &s2, sizeof s2)) break;
       s2 = -1;
       break;
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "read_full.h"
 #include "scm.h"
 #include "warm_protocol.h"
 
@@ -49,18 +50,6 @@ bool RecordHas(const char* record, int fd) {
     p = *end == ',' ? end : nullptr;
   }
   return false;
-}
-
-bool ReadFull(int fd, void* buf, size_t len) {
-  char* p = static_cast<char*>(buf);
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 bool SendReply(int fd, int err, int value, int step) {
@@ -262,7 +251,7 @@ void ServeWorker(int connFd, int workerPidfd, pid_t worker, const char* record, 
     int fd = -1;
     ssize_t n = recv_with_fd(conn.get(), &op, sizeof op, &fd);
     Fd attached(fd);
-    if (n > 0 && n < static_cast<ssize_t>(sizeof op) && !ReadFull(conn.get(), reinterpret_cast<char*>(&op) + n, sizeof op - n)) n = 0;
+    if (n > 0 && n < static_cast<ssize_t>(sizeof op) && !read_full(conn.get(), reinterpret_cast<char*>(&op) + n, sizeof op - n)) n = 0;
     if (n <= 0) {
       // gone without EXIT: as a cold tsoci killed by the signal it got, else one line
       if (lastFatal) {
@@ -277,7 +266,7 @@ void ServeWorker(int connFd, int workerPidfd, pid_t worker, const char* record, 
       dprintf(2, "warm worker %d ended during the command\n", static_cast<int>(worker));
       _exit(1);
     }
-    if (op.length > warm::kMaxOpPayload || !ReadFull(conn.get(), payload, op.length)) Die("read the worker's request", EPROTO);
+    if (op.length > warm::kMaxOpPayload || !read_full(conn.get(), payload, op.length)) Die("read the worker's request", EPROTO);
     switch (op.code) {
       case warm::kSpawnInit:
         Spawn(conn.get(), op, payload, attached.release(), record);
