@@ -41,28 +41,10 @@ std::string Why(const char* step, int err) { return std::string(step) + ": " + s
 // Reads the header with its fds, then the strings: true, or false with *why set.
 bool ReadRequest(int sock, std::vector<int>& fds, std::string& body, std::string& why) {
   warm::RequestHeader h;
-  struct iovec iov = {&h, sizeof h};
-  union {
-    char buf[CMSG_SPACE(8 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  while (n < 0 && errno == EINTR);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.push_back(fd);
-    }
-  }
+  int got[kMaxScmFds];
+  size_t count = 0;
+  ssize_t n = recv_with_fds(sock, &h, sizeof h, got, kMaxScmFds, &count, MSG_WAITALL);
+  fds.assign(got, got + count);
   if (n != static_cast<ssize_t>(sizeof h)) {
     why = n == 0 ? "the caller gave up before the request arrived" : Why("read the request", n < 0 ? errno : EPROTO);
     return false;

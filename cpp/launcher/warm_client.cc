@@ -130,26 +130,8 @@ bool SendRequest(int sock, const char* body, uint32_t length, long deadline) {
   memcpy(h.magic, warm::kMagic, sizeof h.magic);
   h.length = length;
   h.fds = 3;
-  struct iovec iov = {&h, sizeof h};
-  union {
-    char buf[CMSG_SPACE(3 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(3 * sizeof(int));
   const int stdio[3] = {0, 1, 2};
-  memcpy(CMSG_DATA(c), stdio, sizeof stdio);
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fds(sock, &h, sizeof h, stdio, 3);
   if (n != static_cast<ssize_t>(sizeof h)) return Cold("send the request", n < 0 ? errno : EIO);
   for (uint32_t off = 0; off < length;) {
     n = send(sock, body + off, length - off, MSG_NOSIGNAL);
