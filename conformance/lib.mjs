@@ -1,7 +1,8 @@
 // What the two conformance runners (run.mjs: runtime-tools' validation programs;
-// runc-bats.mjs: runc's bats suite) share: clearing up what a test program left behind.
+// runc-bats.mjs: runc's bats suite) share: the runtime's path, clearing up what a test program left behind.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 
 /** Mount points at or below dir (from /proc/self/mountinfo, octal escapes decoded). */
 export function mountsUnder(dir) {
@@ -48,4 +49,17 @@ export function forEachOption(argv, usage, onOption) {
     if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
     onOption(a, () => v ?? argv[++i] ?? usage(`${a} needs a value`), () => argv[++i]);
   }
+}
+
+/** The runtime as an absolute path (a bare name is looked up in $PATH); usage() when there is none. */
+export function resolveRuntime(runtime, usage) {
+  let found = runtime;
+  if (!found.includes('/')) {
+    const w = spawnSync('sh', ['-c', 'command -v "$0"', found], { encoding: 'utf8' });
+    if (w.status !== 0) usage(`runtime ${found} not found in $PATH`);
+    found = w.stdout.trim();
+  }
+  found = path.resolve(found);
+  if (!fs.existsSync(found)) usage(`runtime ${found} does not exist`);
+  return found;
 }

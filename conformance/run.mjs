@@ -10,12 +10,12 @@
 // (a runtime-tools checkout after `make runtimetest validation-executables`), or the
 // `.t` files directly. Exit status: 1 when a program that expected.json marks as
 // must-pass did not pass (or on a usage error), else 0.
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
+import { forceDelete, forEachOption, resolveRuntime, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GOARCH = { x64: 'amd64', arm64: 'arm64', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' }[process.arch] ?? process.arch;
@@ -45,14 +45,7 @@ function parseArgs(argv) {
   });
   if (!o.suite) usage('--suite is required');
   if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
-  // resolve the runtime to an absolute path (a bare name is looked up in $PATH)
-  if (!o.runtime.includes('/')) {
-    const w = spawnSync('sh', ['-c', 'command -v "$0"', o.runtime], { encoding: 'utf8' });
-    if (w.status !== 0) usage(`runtime ${o.runtime} not found in $PATH`);
-    o.runtime = w.stdout.trim();
-  }
-  o.runtime = path.resolve(o.runtime);
-  if (!fs.existsSync(o.runtime)) usage(`runtime ${o.runtime} does not exist`);
+  o.runtime = resolveRuntime(o.runtime, usage);
   return o;
 }
 

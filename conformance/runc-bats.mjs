@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import { forceDelete, forEachOption, unmountUnder } from './lib.mjs';
+import { forceDelete, forEachOption, resolveRuntime, unmountUnder } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -51,13 +51,7 @@ function parseArgs(argv) {
   if (!o.suite) usage('--suite is required');
   if (!o.runtime) usage('--runtime is required');
   if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
-  if (!o.runtime.includes('/')) {
-    const w = spawnSync('sh', ['-c', 'command -v "$0"', o.runtime], { encoding: 'utf8' });
-    if (w.status !== 0) usage(`runtime ${o.runtime} not found in $PATH`);
-    o.runtime = w.stdout.trim();
-  }
-  o.runtime = path.resolve(o.runtime);
-  if (!fs.existsSync(o.runtime)) usage(`runtime ${o.runtime} does not exist`);
+  o.runtime = resolveRuntime(o.runtime, usage);
   return o;
 }
 
