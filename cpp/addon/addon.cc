@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsoci::RegisterCriu(env, exports);
   tsoci::RegisterWarmAccept(env, exports);
   tsoci::RegisterWarmHost(env, exports);
+  tsoci::RegisterWarmZygote(env, exports);
   return exports;
 }
 

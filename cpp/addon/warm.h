@@ -6,4 +6,6 @@ namespace tsoci {
 // the requests it serves for the worker's launches (warm_host.cc).
 void RegisterWarmAccept(Napi::Env env, Napi::Object exports);
 void RegisterWarmHost(Napi::Env env, Napi::Object exports);
+// the zygote that forks the workers (warm_zygote.cc)
+void RegisterWarmZygote(Napi::Env env, Napi::Object exports);
 }

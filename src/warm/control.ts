@@ -38,7 +38,7 @@ export async function startPool(p: PoolPaths, workers: number): Promise<void> {
   if (fs.existsSync(p.dir)) checkPoolDir(p.dir);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TSOCI_WARM_DIR: p.dir };
   // a test's stand-in worker (test/fixtures); never set in use
-  if (process.env.TSOCI_WARM_WORKER_SCRIPT) env.TSOCI_WARM_WORKER_SCRIPT = process.env.TSOCI_WARM_WORKER_SCRIPT;
+  if (process.env.TSOCI_WARM_ZYGOTE_SCRIPT) env.TSOCI_WARM_ZYGOTE_SCRIPT = process.env.TSOCI_WARM_ZYGOTE_SCRIPT;
   const child = spawn(process.execPath, [loaderPath(), 'warm', 'supervise', '--workers', String(workers)], {
     detached: true,
     cwd: '/',
@@ -104,8 +104,8 @@ function removePoolFiles(p: PoolPaths): void {
 
 /** `warm supervise` (run by `warm start` only): the supervisor, reporting on fd 3. */
 export async function supervise(p: PoolPaths, workers: number): Promise<void> {
-  const { Supervisor } = await import('./supervisor');
-  const script = process.env.TSOCI_WARM_WORKER_SCRIPT;
+  const { Supervisor, ZYGOTE_NODE_FLAGS } = await import('./supervisor');
+  const script = process.env.TSOCI_WARM_ZYGOTE_SCRIPT;
   const report = (line: string) => {
     try {
       fs.writeSync(3, line + '\n');
@@ -114,7 +114,7 @@ export async function supervise(p: PoolPaths, workers: number): Promise<void> {
       /* `warm start` gave up waiting */
     }
   };
-  const s = new Supervisor({ paths: p, workers, workerArgv: [process.execPath, script || loaderPath()], report });
+  const s = new Supervisor({ paths: p, workers, workerArgv: [process.execPath, ...ZYGOTE_NODE_FLAGS, script || loaderPath()], report });
   try {
     await s.start();
   } catch (err) {

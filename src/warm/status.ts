@@ -3,6 +3,8 @@ import * as fs from 'fs';
 /** status.json: what the supervisor writes on each event and `tsoci warm status` reads. */
 export interface PoolStatus {
   supervisorPid: number;
+  /** the process the workers are forked from (none while it is restarted) */
+  zygotePid?: number;
   socket: string;
   /** ISO time the supervisor started */
   startedAt: string;
@@ -16,9 +18,9 @@ export interface PoolStatus {
   served: Record<string, number>;
   /** requests a worker refused (the launcher went cold), by reason */
   fallbacks: Record<string, number>;
-  /** workers started after the first N */
+  /** workers forked after the first N */
   respawns: number;
-  /** workers that exited before reporting ready, in a row (reset by a ready) */
+  /** workers or zygotes that ended before serving, in a row (reset by a ready) */
   failuresInARow: number;
 }
 
@@ -53,17 +55,31 @@ export function rssKiB(pid: number): number {
   }
 }
 
+/**
+ * Proportional set size of a process in KiB (Pss), 0 when gone: a forked worker shares most
+ * of its pages with the zygote, and its RSS would count them again for each worker.
+ */
+export function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export interface PoolMemory {
   supervisorKiB: number;
-  /** waiting workers (starting or ready): busy ones are running a command, not idling */
+  /** the zygote and its waiting workers (starting or ready; busy ones are running a command), proportionally */
   workersKiB: number;
   totalKiB: number;
 }
 
-/** The pool's resident memory now: the supervisor and its idle workers. */
+/** The pool's memory now: the supervisor's resident set, the zygote's and idle workers' proportional sets. */
 export function poolMemory(s: PoolStatus): PoolMemory {
   const supervisorKiB = rssKiB(s.supervisorPid);
-  const workersKiB = s.workers.filter((w) => w.state !== 'busy').reduce((sum, w) => sum + rssKiB(w.pid), 0);
+  const pids = [...(s.zygotePid ? [s.zygotePid] : []), ...s.workers.filter((w) => w.state !== 'busy').map((w) => w.pid)];
+  const workersKiB = pids.reduce((sum, pid) => sum + pssKiB(pid), 0);
   return { supervisorKiB, workersKiB, totalKiB: supervisorKiB + workersKiB };
 }
 
@@ -75,6 +91,7 @@ export function formatStatus(s: PoolStatus, mem: PoolMemory): string {
   const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
   const lines = [
     `supervisor  ${s.supervisorPid} (${s.state}${s.reason ? `: ${s.reason}` : ''})`,
+    `zygote      ${s.zygotePid ?? 'none'}`,
     `socket      ${s.socket}`,
     `started     ${s.startedAt}`,
     `workers     ${s.workers.filter((w) => w.state === 'ready').length} ready of ${s.workersWanted}`,
@@ -82,7 +99,7 @@ export function formatStatus(s: PoolStatus, mem: PoolMemory): string {
     `served      ${sum(s.served)}${sum(s.served) ? ` (${list(s.served)})` : ''}`,
     `fallbacks   ${sum(s.fallbacks)}${sum(s.fallbacks) ? ` (${list(s.fallbacks)})` : ''}`,
     `respawns    ${s.respawns}`,
-    `memory      ${mib(mem.totalKiB)} resident (supervisor ${mib(mem.supervisorKiB)}, idle workers ${mib(mem.workersKiB)})`,
+    `memory      ${mib(mem.totalKiB)} resident (supervisor ${mib(mem.supervisorKiB)}, zygote and idle workers ${mib(mem.workersKiB)} proportional)`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -9,35 +9,49 @@ import { writeStatus, type PoolStatus, type WorkerStatus } from './status';
 
 /**
  * The warm pool's supervisor (WARM-CONTRACT.md): it owns pool.sock and keeps N workers
- * waiting in accept on it. A worker serves one command and exits; the supervisor starts a
+ * waiting in accept on it. A worker serves one command and exits; the supervisor asks for a
  * replacement as soon as a worker takes a command, and counts what the workers report.
- * It never accepts a connection itself (the socket is a plain blocking fd, not a libuv
- * server), so a launcher only ever talks to a worker.
+ * Workers are forked by a zygote (src/warm/worker.ts runZygote), a process that loaded the
+ * bundle once: a replacement costs a fork, not a Node start (~70 ms of CPU, which made
+ * back-to-back commands find no worker and go cold). The supervisor never accepts a
+ * connection itself (the socket is a plain blocking fd, not a libuv server), so a launcher
+ * only ever talks to a worker.
  */
 
-/** workers that die before `ready` this many times in a row: the build is broken, stop trying */
+/** starts that end before serving this many times in a row: the build is broken, stop trying */
 export const MAX_FAILURES_IN_A_ROW = 5;
 const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 const STOP_GRACE_MS = 3000;
 const BACKLOG = 128;
 const MAX_REASONS = 32;
+/**
+ * The zygote runs V8 without helper threads: a fork copies only the calling thread, so a
+ * worker must never wait for a task posted to a thread it does not have.
+ */
+export const ZYGOTE_NODE_FLAGS = ['--single-threaded'];
 
 export interface SupervisorOptions {
   paths: PoolPaths;
   workers: number;
-  /** the worker's command line: node and bin/loader.js (or a test's stand-in) */
+  /** the zygote's command line: node and bin/loader.js (or a test's stand-in) */
   workerArgv: string[];
   /** where to say "ready" or "error: …" once (the pipe `warm start` waits on) */
   report: (line: string) => void;
 }
 
 interface Worker extends WorkerStatus {
-  child: ChildProcess;
   /** it took a command (its exit is then the normal end) */
   accepted: boolean;
-  /** started at a lower priority (startNiced) */
-  niced: boolean;
+}
+
+interface Zygote {
+  child: ChildProcess;
+  pid: number;
+  /** it said `loaded`: it forks on request */
+  loaded: boolean;
+  /** one byte per worker wanted (fd 5 in the zygote) */
+  requests: NodeJS.WritableStream;
 }
 
 type AddonSocket = { consoleListen(path: string, backlog: number): number | { errno: number; error: string } };
@@ -45,8 +59,11 @@ type AddonSocket = { consoleListen(path: string, backlog: number): number | { er
 export class Supervisor {
   private readonly workers = new Map<number, Worker>();
   private readonly status: PoolStatus;
+  private zygote: Zygote | undefined;
+  /** forks asked of the zygote and not yet reported */
+  private forking = 0;
   private listenFd = -1;
-  private spawned = 0;
+  private forked = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private reported = false;
   private stopping = false;
@@ -58,7 +75,7 @@ export class Supervisor {
     };
   }
 
-  /** Makes the directory and the socket, writes the pid file, starts the workers. */
+  /** Makes the directory and the socket, writes the pid file, starts the zygote. */
   async start(): Promise<void> {
     const p = this.opts.paths;
     // no window where the socket is open to others; workers get the caller's umask with each request
@@ -86,109 +103,158 @@ export class Supervisor {
     this.fill();
   }
 
-  /** Idle workers (starting or ready): the pool keeps N of them. */
+  /** Idle workers (asked for, starting or ready): the pool keeps N of them. */
   private idle(): number {
-    let n = 0;
+    let n = this.forking;
     for (const w of this.workers.values()) if (!w.accepted) n++;
     return n;
   }
 
   private fill(): void {
     if (this.stopping || this.status.state === 'failed' || this.retryTimer) return;
-    while (this.idle() < this.opts.workers && (this.status.state as string) !== 'failed') this.spawnWorker();
+    if (!this.zygote) this.spawnZygote();
+    else if (this.zygote.loaded) {
+      for (let want = this.opts.workers - this.idle(); want > 0; want--) {
+        this.zygote.requests.write('w');
+        this.forking++;
+        if (this.forked++ >= this.opts.workers) this.status.respawns++;
+      }
+    }
     this.save();
   }
 
-  private spawnWorker(): void {
+  private spawnZygote(): void {
     const [cmd, ...args] = this.opts.workerArgv;
-    // fds 0-2 /dev/null, 3 the listening socket, 4 the event channel; nothing else (all else is close-on-exec)
+    // fds 0-2 /dev/null, 3 the listening socket, 4 the event channel (its workers share it), 5 its requests; nothing else
     const child = spawn(cmd, args, {
       cwd: '/',
-      env: { TSOCI_WARM_ROLE: 'worker', PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-      stdio: ['ignore', 'ignore', 'ignore', this.listenFd, 'pipe'],
+      env: { TSOCI_WARM_ROLE: 'zygote', PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      stdio: ['ignore', 'ignore', 'ignore', this.listenFd, 'pipe', 'pipe'],
     });
     if (child.pid === undefined) {
-      child.on('error', (err) => this.log(`spawn worker: ${err.message}`));
-      this.failed(`spawn ${cmd}: could not start a worker`);
+      child.on('error', (err) => this.log(`spawn zygote: ${err.message}`));
+      this.failed(`spawn ${cmd}: could not start the zygote`);
       return;
     }
-    const replacement = this.spawned++ >= this.opts.workers;
-    if (replacement) this.status.respawns++;
-    const w: Worker = { pid: child.pid, state: 'starting', child, accepted: false, niced: replacement && startNiced(child.pid) };
-    this.workers.set(w.pid, w);
-    child.on('error', (err) => this.log(`worker ${w.pid}: ${err.message}`));
+    const z: Zygote = { child, pid: child.pid, loaded: false, requests: (child.stdio as unknown as NodeJS.WritableStream[])[5] };
+    this.zygote = z;
+    (z.requests as unknown as NodeJS.EventEmitter).on('error', () => undefined); // its end: seen as its exit
+    child.on('error', (err) => this.log(`zygote ${z.pid}: ${err.message}`));
     let buf = '';
     const events = child.stdio[4] as NodeJS.ReadableStream;
     events.setEncoding('utf8');
     events.on('data', (chunk: string) => {
       buf += chunk;
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        this.event(w, buf.slice(0, nl));
+        this.event(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
       }
     });
     events.on('error', () => undefined);
-    // 'close', not 'exit': every event the worker wrote has been read (an 'accepted' read after its exit would count it as a failure)
-    child.on('close', (code, signal) => this.exited(w, code, signal));
+    // 'exit', not 'close': its workers hold the event channel open after it
+    child.on('exit', (code, signal) => this.zygoteExited(z, code, signal));
   }
 
-  private event(w: Worker, line: string): void {
-    let e: { event?: string; command?: string; reason?: string };
+  private event(line: string): void {
+    let e: { event?: string; pid?: number; command?: string; reason?: string; code?: number; signal?: number; errno?: number };
     try {
       e = JSON.parse(line);
     } catch {
-      this.log(`worker ${w.pid}: not an event: ${line.slice(0, 200)}`);
+      this.log(`not an event: ${line.slice(0, 200)}`);
       return;
     }
-    if (e.event === 'ready') {
+    const pid = typeof e.pid === 'number' ? e.pid : -1;
+    if (e.event === 'loaded' && this.zygote?.pid === pid) {
+      this.zygote.loaded = true;
+      this.fill();
+      return;
+    }
+    if (e.event === 'forked') {
+      this.forking = Math.max(0, this.forking - 1);
+      this.worker(pid);
+    } else if (e.event === 'fork-failed') {
+      this.forking = Math.max(0, this.forking - 1);
+      this.startFailed(`the zygote could not fork: errno ${e.errno}`);
+      return;
+    } else if (e.event === 'exit') {
+      const w = this.workers.get(pid);
+      const signal = typeof e.signal === 'number' ? (signalName(e.signal) ?? `signal ${e.signal}`) : null;
+      if (w) this.exited(w, typeof e.code === 'number' ? e.code : null, signal);
+      return;
+    } else if (e.event === 'ready') {
+      const w = this.worker(pid);
       w.state = 'ready';
-      if (w.niced) unnice(w.pid);
       this.status.failuresInARow = 0;
       if (!this.reported && [...this.workers.values()].filter((x) => x.state === 'ready').length >= this.opts.workers) {
         this.status.state = 'running';
         this.report('ready');
       }
     } else if (e.event === 'accepted') {
+      const w = this.worker(pid);
       const command = typeof e.command === 'string' && /^[a-z][a-z-]{0,31}$/.test(e.command) ? e.command : 'other';
       w.state = 'busy';
       w.command = command;
       w.accepted = true;
       this.status.served[command] = (this.status.served[command] ?? 0) + 1;
-      this.fill();
     } else if (e.event === 'refused') {
       // reasons are counted by their text: bounded, so a chatty worker cannot grow status.json without end
       let reason = typeof e.reason === 'string' && e.reason ? e.reason.slice(0, 120) : 'unknown';
       if (!(reason in this.status.fallbacks) && Object.keys(this.status.fallbacks).length >= MAX_REASONS) reason = 'other';
       this.status.fallbacks[reason] = (this.status.fallbacks[reason] ?? 0) + 1;
     } else {
-      this.log(`worker ${w.pid}: unknown event ${line.slice(0, 200)}`);
-    }
-    this.save();
-  }
-
-  private exited(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    this.workers.delete(w.pid);
-    if (this.stopping || this.status.state === 'failed') return this.save();
-    if (!w.accepted) {
-      // a worker that never took a command should not end: a broken build or environment
-      const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-      this.status.failuresInARow++;
-      this.log(`worker ${w.pid} ${how} ${w.state === 'starting' ? 'before it was ready' : 'without serving'} (${this.status.failuresInARow} in a row)`);
-      if (this.status.failuresInARow >= MAX_FAILURES_IN_A_ROW) {
-        const see = this.reported ? `; see ${this.opts.paths.log}` : '';
-        this.failed(`${this.status.failuresInARow} workers in a row ended without serving (the last ${how})${see}`);
-        return;
-      }
-      const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this.status.failuresInARow - 1), BACKOFF_MAX_MS);
-      this.save();
-      if (this.retryTimer) return;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.fill();
-      }, delay);
-      return;
+      this.log(`process ${pid}: unknown event ${line.slice(0, 200)}`);
     }
     this.fill();
+  }
+
+  /** A worker's entry: its `forked` and its own `ready` may come in either order. */
+  private worker(pid: number): Worker {
+    let w = this.workers.get(pid);
+    if (!w) {
+      w = { pid, state: 'starting', accepted: false };
+      this.workers.set(pid, w);
+    }
+    return w;
+  }
+
+  private exited(w: Worker, code: number | null, signal: string | null): void {
+    this.workers.delete(w.pid);
+    if (this.stopping || this.status.state === 'failed') return this.save();
+    // a worker that never took a command should not end: a broken build or environment
+    if (!w.accepted) return this.startFailed(`${w.state === 'starting' ? 'before it was ready' : 'without serving'}`, w.pid, code, signal);
+    this.fill();
+  }
+
+  /** The zygote ended: its idle workers go with it (their ends would not be reported), and a new one starts. */
+  private zygoteExited(z: Zygote, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.zygote !== z) return;
+    this.zygote = undefined;
+    this.forking = 0;
+    for (const w of [...this.workers.values()]) {
+      if (!w.accepted) kill(w.pid, 'SIGKILL');
+      this.workers.delete(w.pid); // a busy one finishes its command on its own
+    }
+    if (this.stopping || this.status.state === 'failed') return this.save();
+    this.startFailed(z.loaded ? 'without serving' : 'before it was ready', z.pid, code, signal, 'zygote');
+  }
+
+  /** Something that should be waiting for work ended: retry after a back-off, or give up. */
+  private startFailed(when: string, pid?: number, code?: number | null, signal?: string | null, what = 'worker'): void {
+    const how = pid === undefined ? when : `${what === 'zygote' ? 'zygote ' : ''}${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
+    this.status.failuresInARow++;
+    this.log(`${what} ${pid ?? ''} ${how}${pid === undefined ? '' : ` ${when}`} (${this.status.failuresInARow} in a row)`);
+    if (this.status.failuresInARow >= MAX_FAILURES_IN_A_ROW) {
+      const see = this.reported ? `; see ${this.opts.paths.log}` : '';
+      this.failed(`${this.status.failuresInARow} workers in a row ended without serving (the last ${how})${see}`);
+      return;
+    }
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this.status.failuresInARow - 1), BACKOFF_MAX_MS);
+    this.save();
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.fill();
+    }, delay);
   }
 
   /**
@@ -201,7 +267,8 @@ export class Supervisor {
     this.status.reason = reason;
     this.log(`giving up: ${reason}`);
     this.closeSocket();
-    for (const w of this.workers.values()) if (!w.accepted) w.child.kill('SIGKILL');
+    for (const w of this.workers.values()) if (!w.accepted) kill(w.pid, 'SIGKILL');
+    if (this.zygote) kill(this.zygote.pid, 'SIGKILL');
     if (!this.reported) {
       this.report(`error: warm pool: ${reason}`);
       void this.stop(1);
@@ -223,15 +290,17 @@ export class Supervisor {
     this.status.state = 'stopping';
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.closeSocket();
-    const idle = [...this.workers.values()].filter((w) => !w.accepted);
-    const gone = idle.map((w) => new Promise<void>((resolve) => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
-      w.child.once('exit', () => resolve());
-    }));
-    for (const w of idle) w.child.kill('SIGTERM');
-    const timer = setTimeout(() => idle.forEach((w) => w.child.kill('SIGKILL')), STOP_GRACE_MS);
-    await Promise.all(gone);
-    clearTimeout(timer);
+    // idle workers first (the zygote reaps them), then the zygote; busy workers finish their command
+    const idle = [...this.workers.values()].filter((w) => !w.accepted).map((w) => w.pid);
+    await ended(idle, 'SIGTERM');
+    const z = this.zygote;
+    if (z && z.child.exitCode === null && z.child.signalCode === null) {
+      const gone = new Promise<void>((resolve) => z.child.once('exit', () => resolve()));
+      z.child.kill('SIGTERM');
+      const timer = setTimeout(() => z.child.kill('SIGKILL'), STOP_GRACE_MS);
+      await gone;
+      clearTimeout(timer);
+    }
     const p = this.opts.paths;
     for (const f of [p.status, p.pid, p.log]) fs.rmSync(f, { force: true });
     try {
@@ -250,6 +319,7 @@ export class Supervisor {
 
   private save(): void {
     if (this.stopping) return;
+    this.status.zygotePid = this.zygote?.pid;
     this.status.workers = [...this.workers.values()].map(({ pid, state, command }) => ({ pid, state, ...(command ? { command } : {}) }));
     try {
       writeStatus(this.opts.paths.status, this.status);
@@ -293,38 +363,32 @@ export async function removeStaleSocket(socket: string): Promise<void> {
   fs.rmSync(socket, { force: true });
 }
 
-/**
- * A replacement starts while the command that emptied its place still runs: at full
- * priority its Node start-up (~70 ms of CPU) takes half of a 2-core host from that command
- * (measured: warm `run /bin/true` 112 ms with the replacement loading alongside, 69 ms
- * without). So it loads at nice 10 (its threads inherit it as Node creates them) and gets
- * its priority back once ready, before it can serve anyone. Only root may raise a priority
- * again: a rootless pool's replacements keep the caller's.
- */
-const REPLACEMENT_NICE = 10;
-
-function startNiced(pid: number): boolean {
-  if (process.geteuid?.() !== 0) return false;
+function kill(pid: number, signal: NodeJS.Signals): void {
   try {
-    os.setPriority(pid, REPLACEMENT_NICE);
-    return true;
+    process.kill(pid, signal);
   } catch {
-    return false;
+    /* gone already */
   }
 }
 
-function unnice(pid: number): void {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return; // gone already
+const signalName = (n: number): string | undefined => Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+
+/** Signals the processes and waits until they are gone (SIGKILL after the grace period). */
+async function ended(pids: number[], signal: NodeJS.Signals): Promise<void> {
+  for (const pid of pids) kill(pid, signal);
+  const killAt = Date.now() + STOP_GRACE_MS;
+  let left = pids;
+  while ((left = left.filter(exists)).length > 0 && Date.now() < killAt + STOP_GRACE_MS) {
+    if (Date.now() > killAt) for (const pid of left) kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  for (const tid of tids) {
-    try {
-      os.setPriority(Number(tid), 0);
-    } catch {
-      /* a thread that just ended */
-    }
+}
+
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

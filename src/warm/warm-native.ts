@@ -26,6 +26,10 @@ export interface WarmAddon {
   warmWaitChild(conn: number, pid: number): Promise<ChildExit | NativeFailure>;
   warmWaitChildSync(conn: number, pid: number): ChildExit | NativeFailure;
   warmWatchLauncher(conn: number): number;
+  /** blocks in the zygote; returns in each forked worker, or once the supervisor is gone */
+  warmZygote(ctlFd: number, eventsFd: number): { worker: number } | { closed: true } | { error: string };
+  /** _exit()s: a forked worker must not run Node's teardown */
+  warmQuit(status: number): never;
   /** sends EXIT(status) and _exit()s */
   warmExit(conn: number, status: number): never;
 }

@@ -23,6 +23,8 @@ const BUILD_ID = typeof TSOCI_BUILD_ID === 'string' ? TSOCI_BUILD_ID : 'none';
 
 const LISTEN_FD = 3;
 const EVENTS_FD = 4;
+/** the zygote's: one byte from the supervisor per worker to fork */
+const ZYGOTE_CTL_FD = 5;
 
 function event(fields: Record<string, unknown>): void {
   try {
@@ -123,14 +125,48 @@ function exitThroughLauncher(conn: number): void {
   };
 }
 
+/** A worker started on its own (a test's stand-in pool): load, then serve. */
 export function runWorker(): void {
   delete process.env.TSOCI_WARM_ROLE;
-  const w = warmNative();
   preload();
+  serveOne();
+}
+
+/**
+ * The zygote (the supervisor's, fd 5 its requests): loads once, then forks a worker per
+ * request (cpp/addon/warm_zygote.cc). A forked worker starts here, in the state the zygote
+ * loaded, with nothing of any command: it serves one, like a worker started on its own.
+ */
+export function runZygote(): void {
+  delete process.env.TSOCI_WARM_ROLE;
+  preload();
+  event({ event: 'loaded' });
+  const got = warmNative().warmZygote(ZYGOTE_CTL_FD, EVENTS_FD);
+  if ('worker' in got) {
+    // Node reads its pid once, at start-up: the zygote's
+    Object.defineProperty(process, 'pid', { value: got.worker, writable: false, enumerable: true, configurable: true });
+    forked = true;
+    serveOne();
+    return;
+  }
+  if ('error' in got) fs.writeSync(2, `warm zygote ${process.pid}: ${got.error}\n`);
+  process.exit('error' in got ? 1 : 0); // the supervisor is gone
+}
+
+let forked = false;
+
+/** Ends a worker that served nothing: a forked one without Node's teardown (it would hang, see warmQuit). */
+function quit(status: number): never {
+  if (forked) warmNative().warmQuit(status);
+  process.exit(status);
+}
+
+function serveOne(): void {
+  const w = warmNative();
   event({ event: 'ready' });
   for (;;) {
     const got = w.warmAccept(LISTEN_FD, EVENTS_FD);
-    if ('closed' in got) process.exit(0); // the supervisor is gone: no pool any more
+    if ('closed' in got) quit(0); // the supervisor is gone: no pool any more
     if ('error' in got) {
       event({ event: 'refused', reason: got.error });
       continue;

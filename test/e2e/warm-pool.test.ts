@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createTestUser, removeTestUser, rootlessUnavailable, runAs, type TestUser } from '../helpers/rootless-user';
 import { tsoci } from '../helpers/tsoci';
-import { alive, ask, BROKEN_WORKER, poolStatus, STANDIN_WORKER, until, warm } from '../helpers/warm-pool';
+import { alive, ask, BROKEN, poolStatus, STANDIN_WORKER, STANDIN_ZYGOTE, until, warm } from '../helpers/warm-pool';
 
-// The warm pool's supervisor and `tsoci warm start|stop|status`, with a stand-in worker
-// (test/fixtures/warm-standin-worker.js) that follows the contract's events: these tests
+// The warm pool's supervisor and `tsoci warm start|stop|status`, with a stand-in zygote and
+// workers (test/fixtures/warm-standin-*.js) that follow the contract's events: these tests
 // are about the supervisor (directory, socket, workers, counts, faults), not the handoff.
 
 let n = 0;
@@ -30,7 +30,7 @@ afterEach(() => {
 describe('warm start/status/stop', () => {
   test('start makes the directory 0700 and the socket 0600, reports N ready workers; stop removes everything', async () => {
     const dir = newDir();
-    const r = warm(dir, ['start', '--workers', '3'], { worker: STANDIN_WORKER });
+    const r = warm(dir, ['start', '--workers', '3'], { zygote: STANDIN_ZYGOTE });
     expect(r).toMatchObject({ status: 0, stdout: '', stderr: '' });
     expect(mode(dir)).toBe(0o700);
     expect(fs.lstatSync(path.join(dir, 'pool.sock')).isSocket()).toBe(true);
@@ -67,7 +67,7 @@ describe('warm start/status/stop', () => {
 
   test('each command a worker takes is counted and replaced at once; refusals are counted as fallbacks by reason', async () => {
     const dir = newDir();
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
     const sock = path.join(dir, 'pool.sock');
     expect(await ask(sock, 'state')).toMatch(/^served state by \d+$/);
     expect(await ask(sock, 'refuse other uid')).toBe('refused');
@@ -91,9 +91,9 @@ describe('warm start/status/stop', () => {
     expect(warm(dir, ['start', '--workers', '0']).stderr).toBe('invalid --workers value "0": want a whole number from 1 to 64\n');
     expect(warm(dir, ['restart'])).toMatchObject({ status: 1, stderr: 'warm: unknown action "restart" (want start, stop or status)\n' });
     expect(fs.existsSync(dir)).toBe(false);
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
     const pid = poolStatus(dir).supervisorPid;
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER })).toMatchObject({ status: 1, stdout: '', stderr: `warm pool is already running (pid ${pid}, ${dir})\n` });
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE })).toMatchObject({ status: 1, stdout: '', stderr: `warm pool is already running (pid ${pid}, ${dir})\n` });
     expect(poolStatus(dir).supervisorPid).toBe(pid);
     expect(warm(dir, ['stop']).status).toBe(0);
   });
@@ -105,6 +105,8 @@ describe('with the real worker (src/warm/worker.ts) and launcher', () => {
     expect(warm(dir, ['start'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
     const env = { ...process.env, TSOCI_WARM_DIR: dir };
     const ready = () => poolStatus(dir).workers.filter((w) => w.state === 'ready').length === 2;
+    await until(ready, 10000, 'two ready workers');
+    const first = poolStatus(dir);
     for (const args of [['features'], ['state', 'no-such-container'], ['checkpoint', 'no-such-container']]) {
       await until(ready, 10000, 'two ready workers');
       tsoci(args, { env });
@@ -115,11 +117,13 @@ describe('with the real worker (src/warm/worker.ts) and launcher', () => {
     expect(s.served).toEqual({ features: 1, state: 1 });
     expect(s.respawns).toBe(2);
     expect(s.memory.totalKiB).toBeGreaterThan(s.memory.supervisorKiB);
-    // the two replacements loaded at nice 10 (supervisor.ts); ready, every thread is back at 0
-    for (const w of s.workers) expect(threadNices(w.pid)).toEqual([0]);
+    // every worker, the replacements too, is forked by the one zygote, which stays
+    expect(s.zygotePid).toBe(first.zygotePid);
+    for (const w of s.workers) expect(parentOf(w.pid)).toBe(s.zygotePid);
+    expect(parentOf(s.zygotePid!)).toBe(s.supervisorPid);
 
     process.kill(s.supervisorPid, 'SIGKILL');
-    await until(() => ![s.supervisorPid, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor and its workers to exit');
+    await until(() => ![s.supervisorPid, s.zygotePid!, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor, the zygote and its workers to exit');
     const t0 = Date.now();
     const cold = tsoci(['state', 'no-such-container'], { env });
     expect(cold.status).toBe(1);
@@ -145,7 +149,7 @@ describe('the pool directory and socket are refused unless they are ours alone',
   ])('%s', (_what, make, message) => {
     const dir = newDir();
     make(dir);
-    const r = warm(dir, ['start'], { worker: STANDIN_WORKER });
+    const r = warm(dir, ['start'], { zygote: STANDIN_ZYGOTE });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -156,7 +160,7 @@ describe('the pool directory and socket are refused unless they are ours alone',
     const dir = newDir();
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.writeFileSync(path.join(dir, 'pool.sock'), 'squatter');
-    const r = warm(dir, ['start'], { worker: STANDIN_WORKER });
+    const r = warm(dir, ['start'], { zygote: STANDIN_ZYGOTE });
     expect(r).toMatchObject({ status: 1, stderr: `warm pool: ${dir}/pool.sock exists and is not a socket: refusing to remove it\n` });
     expect(fs.readFileSync(path.join(dir, 'pool.sock'), 'utf8')).toBe('squatter');
     expect(fs.readdirSync(dir)).toEqual(['pool.sock']);
@@ -166,7 +170,7 @@ describe('the pool directory and socket are refused unless they are ours alone',
 describe('faults', () => {
   test('supervisor killed: its workers exit, the socket is stale (ECONNREFUSED), warm start replaces it', async () => {
     const dir = newDir();
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
     const s = poolStatus(dir);
     process.kill(s.supervisorPid, 'SIGKILL');
     await until(() => ![s.supervisorPid, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor and its workers to exit');
@@ -180,7 +184,7 @@ describe('faults', () => {
     expect(JSON.parse(features.stdout).ociVersionMax).toBeTruthy();
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(warm(dir, ['status'])).toMatchObject({ status: 1, stderr: `warm pool is not running (${dir})\n` });
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER })).toMatchObject({ status: 0, stderr: '' });
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE })).toMatchObject({ status: 0, stderr: '' });
     const again = poolStatus(dir);
     expect(again.supervisorPid).not.toBe(s.supervisorPid);
     expect(await ask(sock, 'state')).toMatch(/^served state by \d+$/);
@@ -189,7 +193,7 @@ describe('faults', () => {
 
   test('a worker killed while waiting is replaced', async () => {
     const dir = newDir();
-    expect(warm(dir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
+    expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
     const s = poolStatus(dir);
     process.kill(s.workers[0].pid, 'SIGKILL');
     await until(() => {
@@ -203,10 +207,10 @@ describe('faults', () => {
   test('workers that die before ready (a broken build): start fails after a bounded back-off, nothing left', () => {
     const dir = newDir();
     const t0 = Date.now();
-    const r = warm(dir, ['start'], { worker: BROKEN_WORKER });
+    const r = warm(dir, ['start'], { zygote: BROKEN });
     expect(Date.now() - t0).toBeLessThan(12000);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^warm pool: 5 workers in a row ended without serving \(the last exited with status 3\)\n$/);
+    expect(r.stderr).toMatch(/^warm pool: 5 workers in a row ended without serving \(the last zygote exited with status 3\)\n$/);
     expect(fs.existsSync(dir)).toBe(false);
   });
 });
@@ -215,11 +219,13 @@ test('a running pool whose workers start dying (the build broke under it) gives 
   const dir = newDir();
   const scripts = fs.mkdtempSync('/run/tsoci-warm-script-');
   dirs.push(scripts);
-  const script = path.join(scripts, 'worker.js');
-  fs.copyFileSync(STANDIN_WORKER, script);
-  expect(warm(dir, ['start'], { worker: script }).status).toBe(0);
+  const zygote = path.join(scripts, 'warm-standin-zygote.js');
+  const worker = path.join(scripts, 'warm-standin-worker.js');
+  fs.copyFileSync(STANDIN_ZYGOTE, zygote);
+  fs.copyFileSync(STANDIN_WORKER, worker);
+  expect(warm(dir, ['start'], { zygote }).status).toBe(0);
   const s = poolStatus(dir);
-  fs.copyFileSync(BROKEN_WORKER, script);
+  fs.copyFileSync(BROKEN, worker);
   for (const w of s.workers) process.kill(w.pid, 'SIGKILL');
   await until(() => poolStatus(dir).state === 'failed', 15000, 'the pool to give up');
   const failed = poolStatus(dir);
@@ -228,7 +234,7 @@ test('a running pool whose workers start dying (the build broke under it) gives 
   expect(fs.existsSync(path.join(dir, 'pool.sock'))).toBe(false);
   expect(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8')).toMatch(/exited with status 3 before it was ready \(5 in a row\)/);
   expect(warm(dir, ['status']).stdout).toMatch(/\(failed: 5 workers in a row/);
-  const again = warm(dir, ['start'], { worker: script });
+  const again = warm(dir, ['start'], { zygote });
   expect(again.status).toBe(1);
   expect(again.stderr).toMatch(/^warm pool is already running \(pid \d+, .*\); it gave up \(5 workers in a row .*\): tsoci warm stop, then start again\n$/);
   expect(warm(dir, ['stop']).status).toBe(0);
@@ -252,7 +258,7 @@ describe('a second user', () => {
     const user = u!;
     const env = {}; // the real worker: the user's own commands are served by its own pool
     const rootDir = newDir();
-    expect(warm(rootDir, ['start'], { worker: STANDIN_WORKER }).status).toBe(0);
+    expect(warm(rootDir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
 
     const started = runAs(user, [user.tsoci, 'warm', 'start'], { env });
     expect(started).toMatchObject({ status: 0, stderr: '' });
@@ -290,12 +296,8 @@ describe('a second user', () => {
   });
 });
 
-/** The distinct nice values of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNices(pid: number): number[] {
-  const nices = new Set<number>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    nices.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-  }
-  return [...nices];
+/** The parent pid of a process (field 4 of /proc/<pid>/stat). */
+function parentOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }

@@ -3,15 +3,18 @@ import * as net from 'net';
 import * as path from 'path';
 import { REPO, TEST_ROOT, tsoci, type Result } from './tsoci';
 
-/** The stand-in workers (test/fixtures): they follow the contract's events without the CLI. */
+/** The stand-in zygote and its workers (test/fixtures): they follow the contract's events without the CLI. */
+export const STANDIN_ZYGOTE = path.join(REPO, 'test', 'fixtures', 'warm-standin-zygote.js');
 export const STANDIN_WORKER = path.join(REPO, 'test', 'fixtures', 'warm-standin-worker.js');
-export const BROKEN_WORKER = path.join(REPO, 'test', 'fixtures', 'warm-standin-broken.js');
+/** dies before it is ready (a broken build), as a zygote or as a worker */
+export const BROKEN = path.join(REPO, 'test', 'fixtures', 'warm-standin-broken.js');
 
 /** The pool the warm-mode suite runs with (TSOCI_TEST_WARM=1): one per test root. */
 export const SUITE_POOL_DIR = `/run/tsoci-warm-${path.basename(TEST_ROOT).replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 export interface PoolStatusJson {
   supervisorPid: number;
+  zygotePid?: number;
   socket: string;
   state: string;
   reason?: string;
@@ -24,11 +27,11 @@ export interface PoolStatusJson {
   memory: { supervisorKiB: number; workersKiB: number; totalKiB: number };
 }
 
-/** `tsoci warm <args>` with the pool in dir (and, with `worker`, a stand-in worker). */
-export function warm(dir: string, args: string[], opts: { worker?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+/** `tsoci warm <args>` with the pool in dir (and, with `zygote`, a stand-in zygote). */
+export function warm(dir: string, args: string[], opts: { zygote?: string; env?: NodeJS.ProcessEnv } = {}): Result {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, TSOCI_WARM_DIR: dir };
-  delete env.TSOCI_WARM_WORKER_SCRIPT;
-  if (opts.worker) env.TSOCI_WARM_WORKER_SCRIPT = opts.worker;
+  delete env.TSOCI_WARM_ZYGOTE_SCRIPT;
+  if (opts.zygote) env.TSOCI_WARM_ZYGOTE_SCRIPT = opts.zygote;
   return tsoci(['warm', ...args], { env, timeoutMs: 30000 });
 }
 
