@@ -100,7 +100,12 @@ describe('preserved fds', () => {
       const created = spawnTsoci(['create', '--preserve-fds', '2', '--bundle', b, id], 2);
       // create returns while the container (holding the pipes) waits; start it from outside
       const deadline = Date.now() + 10000;
-      while (tsoci(['state', id]).status !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // "created", not just known: state says "creating" until the init is ready (a warm state is fast enough to see it)
+      const status = () => {
+        const st = tsoci(['state', id]);
+        return st.status === 0 ? JSON.parse(st.stdout).status : undefined;
+      };
+      while (status() !== 'created' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(tsoci(['start', id]).status).toBe(0);
       const r = await created;
       expect(r.code).toBe(0);
