@@ -90,6 +90,7 @@ function answer(conn: AcceptedConnection): WarmRequest | string {
 function serve(conn: AcceptedConnection, req: WarmRequest): void {
   const w = warmNative();
   event({ event: 'accepted', command: commandWord(req.args) || '(none)' });
+  process.removeListener('exit', quitOnExit); // the command's end goes to the launcher (exitThroughLauncher)
   closeQuietly([LISTEN_FD, EVENTS_FD]);
   // before anything touches process.stdout/stderr: Node makes them on first use, from fds 1 and 2
   const adopted = w.warmAdoptStdio(conn.stdio);
@@ -146,6 +147,8 @@ export function runZygote(): void {
     // Node reads its pid once, at start-up: the zygote's
     Object.defineProperty(process, 'pid', { value: got.worker, writable: false, enumerable: true, configurable: true });
     forked = true;
+    // any way out (process.exit, an uncaught exception) must skip Node's teardown (see quit); a served command replaces this
+    process.on('exit', quitOnExit);
     serveOne();
     return;
   }
@@ -159,6 +162,10 @@ let forked = false;
 function quit(status: number): never {
   if (forked) warmNative().warmQuit(status);
   process.exit(status);
+}
+
+function quitOnExit(code: number): void {
+  warmNative().warmQuit(Number(process.exitCode ?? code ?? 0) || 0);
 }
 
 function serveOne(): void {

@@ -16,6 +16,8 @@ export interface HostSnapshot {
   containerProcs: string[];
   /** zombies, with their parent: something nobody reaped */
   zombies: string[];
+  /** warm pool processes (a supervisor, zygote or worker of any pool): none may outlive its pool */
+  poolProcs: string[];
   /** every cgroup directory, whatever its name */
   cgroups: string[];
   /** "<cgroup dir> <pid> <comm>" for every process in a non-root cgroup; only those in new cgroups count */
@@ -81,7 +83,8 @@ function cgroupOf(pid: string): string {
   return line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
 }
 
-function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombies'> {
+function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombies' | 'poolProcs'> {
+  const poolProcs: string[] = [];
   const initProcs: string[] = [];
   const containerProcs: string[] = [];
   const zombies: string[] = [];
@@ -96,7 +99,11 @@ function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombi
       continue;
     }
     if (readOr(`/proc/${pid}/status`).match(/^Tgid:\s+(\d+)/m)?.[1] !== pid) continue;
-    const argv0 = readOr(`/proc/${pid}/cmdline`).split('\0')[0];
+    const argv = readOr(`/proc/${pid}/cmdline`).split('\0');
+    const argv0 = argv[0];
+    // (a forked worker's environ is still the zygote's first one: the role shows)
+    const role = /(?:^|\0)TSOCI_WARM_ROLE=(\w+)/.exec(readOr(`/proc/${pid}/environ`))?.[1] ?? (argv.includes('supervise') && argv.includes('warm') ? 'supervisor' : '');
+    if (role) poolProcs.push(`${pid} warm ${role} ppid=${p.ppid} ${argv.join(' ').trim()}`);
     if (p.comm === 'tsoci-init' || path.basename(argv0) === 'tsoci-init') {
       initProcs.push(`${pid} ${readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim()} cg=${cgroupOf(pid)}`);
       continue;
@@ -105,7 +112,7 @@ function processes(): Pick<HostSnapshot, 'initProcs' | 'containerProcs' | 'zombi
     const mnt = linkOr(`/proc/${pid}/ns/mnt`);
     if (mnt && hostMnt && mnt !== hostMnt) containerProcs.push(`${pid} ${p.comm} ${mnt} cg=${cgroupOf(pid)}`);
   }
-  return { initProcs, containerProcs, zombies };
+  return { initProcs, containerProcs, zombies, poolProcs };
 }
 
 function cgroupsAndProcs(): Pick<HostSnapshot, 'cgroups' | 'cgroupProcs'> {
