@@ -39,7 +39,7 @@ export default async function globalTeardown(): Promise<void> {
   // give just-killed processes a moment to be reaped
   let leaks: string[] = [];
   for (let i = 0; i < 20; i++) {
-    leaks = diff(before, snapshot(TEST_ROOT));
+    leaks = diff(before, snapshot(TEST_ROOT), true);
     if (leaks.length === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }

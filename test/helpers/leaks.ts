@@ -222,11 +222,16 @@ export function snapshot(root: string): HostSnapshot {
   };
 }
 
-/** Everything in `after` that was not in `before`: the leaks. */
-export function diff(before: HostSnapshot, after: HostSnapshot): string[] {
+/**
+ * Everything in `after` that was not in `before`: the leaks. A warm pool's workers come and go
+ * with every served command: only the suite's teardown, after the pool has stopped, counts
+ * pool processes (`withPool`).
+ */
+export function diff(before: HostSnapshot, after: HostSnapshot, withPool = false): string[] {
   const leaks: string[] = [];
   const newCgroups = new Set((after.cgroups ?? []).filter((c) => !new Set(before.cgroups ?? []).has(c)));
   for (const key of Object.keys(after) as (keyof HostSnapshot)[]) {
+    if (key === 'poolProcs' && !withPool) continue;
     const was = new Set(before[key] ?? []);
     for (const item of after[key]) {
       if (was.has(item)) continue;
