@@ -10,7 +10,11 @@ const vm = require('vm');
 const Module = require('module');
 
 const file = path.join(__dirname, '..', 'dist', 'tsoci.js');
-const cacheFile = `${file}.cache`;
+// A warm pool's zygote runs V8 with other flags (src/warm/supervisor.ts), which a cache records:
+// it has its own, saved once it has loaded everything, before it forks a worker (a worker
+// must not write a cache at its exit).
+const zygote = process.env.TSOCI_WARM_ROLE === 'zygote';
+const cacheFile = zygote ? `${file}.zygote-cache` : `${file}.cache`;
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
@@ -19,7 +23,7 @@ try {
 }
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
-  process.once('exit', () => {
+  const save = () => {
     const tmp = `${cacheFile}.${process.pid}`;
     try {
       fs.writeFileSync(tmp, script.createCachedData());
@@ -27,7 +31,9 @@ if (cachedData === undefined || script.cachedDataRejected) {
     } catch {
       fs.rmSync(tmp, { force: true });
     }
-  });
+  };
+  if (zygote) globalThis[Symbol.for('tsoci.saveCodeCache')] = save;
+  else process.once('exit', save);
 }
 const mod = new Module(file, module);
 mod.filename = file;

@@ -53,4 +53,5 @@ writeFileSync('dist/tsoci.js', code);
 import { rmSync } from 'fs';
 import { spawnSync } from 'child_process';
 rmSync('dist/tsoci.js.cache', { force: true });
+rmSync('dist/tsoci.js.zygote-cache', { force: true }); // a warm pool's zygote makes its own on its first start
 spawnSync(process.execPath, ['bin/loader.js', '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });

@@ -43,4 +43,5 @@ if (build.status !== 0) {
 // a cache made by another Node is rejected anyway: make this Node's now
 const cache = path.join(root, 'dist', 'tsoci.js.cache');
 rmSync(cache, { force: true });
+rmSync(path.join(root, 'dist', 'tsoci.js.zygote-cache'), { force: true }); // a warm pool's zygote makes its own
 spawnSync(process.execPath, [path.join(root, 'bin', 'loader.js'), '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });

@@ -141,6 +141,9 @@ export function runWorker(): void {
 export function runZygote(): void {
   delete process.env.TSOCI_WARM_ROLE;
   preload();
+  // the loader's code cache for the zygote's V8 flags, when it had none (bin/loader.js)
+  const saveCodeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('tsoci.saveCodeCache')];
+  if (typeof saveCodeCache === 'function') saveCodeCache();
   event({ event: 'loaded' });
   const got = warmNative().warmZygote(ZYGOTE_CTL_FD, EVENTS_FD);
   if ('worker' in got) {

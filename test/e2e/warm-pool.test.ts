@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createTestUser, removeTestUser, rootlessUnavailable, runAs, type TestUser } from '../helpers/rootless-user';
-import { tsoci } from '../helpers/tsoci';
+import { REPO, tsoci } from '../helpers/tsoci';
 import { alive, ask, BROKEN, poolStatus, STANDIN_WORKER, STANDIN_ZYGOTE, until, warm } from '../helpers/warm-pool';
 
 // The warm pool's supervisor and `tsoci warm start|stop|status`, with a stand-in zygote and
@@ -102,6 +102,7 @@ describe('warm start/status/stop', () => {
 describe('with the real worker (src/warm/worker.ts) and launcher', () => {
   test('commands are served and counted; with the supervisor killed, its workers exit and commands run cold', async () => {
     const dir = newDir();
+    const coldCache = fs.readFileSync(path.join(REPO, 'dist', 'tsoci.js.cache'));
     expect(warm(dir, ['start'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
     const env = { ...process.env, TSOCI_WARM_DIR: dir };
     const ready = () => poolStatus(dir).workers.filter((w) => w.state === 'ready').length === 2;
@@ -121,6 +122,9 @@ describe('with the real worker (src/warm/worker.ts) and launcher', () => {
     expect(s.zygotePid).toBe(first.zygotePid);
     for (const w of s.workers) expect(parentOf(w.pid)).toBe(s.zygotePid);
     expect(parentOf(s.zygotePid!)).toBe(s.supervisorPid);
+    // the zygote's V8 flags have their own code cache: the cold path's is left as it was (a worker writes none)
+    expect(fs.existsSync(path.join(REPO, 'dist', 'tsoci.js.zygote-cache'))).toBe(true);
+    expect(fs.readFileSync(path.join(REPO, 'dist', 'tsoci.js.cache')).equals(coldCache)).toBe(true);
 
     process.kill(s.supervisorPid, 'SIGKILL');
     await until(() => ![s.supervisorPid, s.zygotePid!, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor, the zygote and its workers to exit');
