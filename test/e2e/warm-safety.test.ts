@@ -165,7 +165,7 @@ describe('a caller the worker must not serve goes cold', () => {
 });
 
 describe('faults', () => {
-  test('no worker takes the request in time (workers stopped, the default 10 ms): cold, and the stale request is never run', async () => {
+  test('no worker takes the request in time (workers stopped, a wait of 10 ms): cold, and the stale request is never run', async () => {
     await pool.waitIdle(2);
     const idle = pool.idle();
     for (const pid of idle) process.kill(pid, 'SIGSTOP');
