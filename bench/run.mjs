@@ -3,7 +3,7 @@
 // cold (no pool) and warm (a pool the bench starts, bench/pool.mjs). Whole processes are
 // timed; runtimes alternate run by run; medians and ratios are printed. Then docker and
 // podman `run --rm` with each runtime (bench/managers.mjs), when installed.
-// Usage: npm run bench [-- --quick] [-- --runs N] [-- --no-managers] [-- --pool-workers N (default 2)]
+// Usage: npm run bench [-- --quick] [-- --runs N] [-- --no-managers] [-- --pool-workers N (default 8: a burst of 20 finds workers waiting; a forked idle worker costs ~1 MB)]
 import { spawnSync, spawn, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,7 +29,7 @@ const RUNTIMES = {
 };
 const ENV = { cold: { ...process.env, TSOCI_WARM_DIR: NO_POOL_DIR }, warm: { ...process.env, TSOCI_WARM_DIR: POOL_DIR } };
 const poolArg = process.argv.indexOf('--pool-workers');
-const poolFailure = startPool(TSOCI, poolArg > 0 ? Number(process.argv[poolArg + 1]) : 2);
+const poolFailure = startPool(TSOCI, poolArg > 0 ? Number(process.argv[poolArg + 1]) : 8);
 if (poolFailure) {
   console.error(`no warm column: tsoci warm start failed: ${poolFailure}`);
   delete RUNTIMES.warm;
@@ -224,7 +224,7 @@ lines.push(`${pad('peak RSS of create/start/state/delete', 40)}${cols.map((c) =>
 lines.push(`${pad('20 parallel creates: failures', 40)}${cols.map((c) => pad(parallel[c]?.failures ?? 'n/a', 12)).join('')}`);
 if (pool) {
   const m = pool.memory;
-  lines.push(`${pad(`warm pool RSS (${pool.workersWanted} workers + supervisor)`, 40)}${fmt(m.totalKiB / 1024)} (supervisor ${fmt(m.supervisorKiB / 1024)}, workers ${fmt(m.workersKiB / 1024)})`);
+  lines.push(`${pad(`warm pool memory (${pool.workersWanted} idle workers)`, 40)}${fmt(m.totalKiB / 1024)} (supervisor RSS ${fmt(m.supervisorKiB / 1024)}, zygote and workers PSS ${fmt(m.workersKiB / 1024)})`);
 }
 if (after) {
   const list = (r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
