@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
+import * as path from 'path';
 import { native } from '../native';
 import { sysError, TsociError } from '../util/errors';
 import { livePoolPid, makePoolDir, type PoolPaths } from './paths';
@@ -70,6 +71,10 @@ export class Supervisor {
   private retryTimer: NodeJS.Timeout | undefined;
   private reported = false;
   private stopping = false;
+  /** installed builds a zygote was restarted for (reloadIfRebuilt) */
+  private readonly reloadedFor = new Set<string>();
+  /** the zygote ended on purpose, for a new build */
+  private replacing: Zygote | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.status = {
@@ -204,6 +209,7 @@ export class Supervisor {
       let reason = typeof e.reason === 'string' && e.reason ? e.reason.slice(0, 120) : 'unknown';
       if (!(reason in this.status.fallbacks) && Object.keys(this.status.fallbacks).length >= MAX_REASONS) reason = 'other';
       this.status.fallbacks[reason] = (this.status.fallbacks[reason] ?? 0) + 1;
+      if (typeof e.reason === 'string') this.reloadIfRebuilt(e.reason);
     } else {
       this.log(`process ${pid}: unknown event ${line.slice(0, 200)}`);
     }
@@ -228,6 +234,29 @@ export class Supervisor {
     this.fill();
   }
 
+  /**
+   * A caller of another build: if the installed bundle is no longer the zygote's (an upgrade
+   * or a rebuild under a running pool), a new zygote loads it, as a fresh worker would. Once
+   * per installed build, so a bundle that does not match its own build-id file cannot loop.
+   */
+  private reloadIfRebuilt(reason: string): void {
+    const ours = /^build mismatch \(caller .*, worker (.*)\)$/.exec(reason)?.[1];
+    const z = this.zygote;
+    if (ours === undefined || !z || this.stopping) return;
+    let installed: string;
+    try {
+      const loader = this.opts.workerArgv[this.opts.workerArgv.length - 1];
+      installed = fs.readFileSync(path.join(path.dirname(loader), '..', 'dist', 'build-id'), 'utf8').trim();
+    } catch {
+      return;
+    }
+    if (installed === ours || this.reloadedFor.has(installed)) return;
+    this.reloadedFor.add(installed);
+    this.log(`the installed build is ${installed}, the zygote's ${ours}: starting a new zygote`);
+    this.replacing = z;
+    kill(z.pid, 'SIGTERM');
+  }
+
   /** The zygote ended: its idle workers go with it (their ends would not be reported), and a new one starts. */
   private zygoteExited(z: Zygote, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.zygote !== z) return;
@@ -238,6 +267,11 @@ export class Supervisor {
       this.workers.delete(w.pid); // a busy one finishes its command on its own
     }
     if (this.stopping || this.status.state === 'failed') return this.save();
+    if (this.replacing === z) {
+      this.replacing = undefined;
+      this.fill(); // a new build: not a failure
+      return;
+    }
     this.startFailed(z.loaded ? 'without serving' : 'before it was ready', z.pid, code, signal, 'zygote');
   }
 

@@ -246,6 +246,44 @@ test('a running pool whose workers start dying (the build broke under it) gives 
   expect(fs.existsSync(dir)).toBe(false);
 });
 
+test('a caller of another build, with another bundle installed under the pool: a new zygote loads it, once per installed build', async () => {
+  const dir = newDir();
+  const top = fs.mkdtempSync('/run/tsoci-warm-install-');
+  dirs.push(top);
+  // an installation: <top>/bin (the zygote's script) and <top>/dist/build-id
+  fs.mkdirSync(path.join(top, 'bin'));
+  fs.mkdirSync(path.join(top, 'dist'));
+  const zygote = path.join(top, 'bin', 'warm-standin-zygote.js');
+  fs.copyFileSync(STANDIN_ZYGOTE, zygote);
+  fs.copyFileSync(STANDIN_WORKER, path.join(top, 'bin', 'warm-standin-worker.js'));
+  const buildFile = path.join(top, 'dist', 'build-id');
+  fs.writeFileSync(buildFile, 'build-b\n');
+  expect(warm(dir, ['start'], { zygote }).status).toBe(0);
+  const sock = path.join(dir, 'pool.sock');
+  const first = poolStatus(dir).zygotePid;
+  // the installed build is the zygote's: an old caller changes nothing
+  expect(await ask(sock, 'refuse build mismatch (caller build-a, worker build-b)')).toBe('refused');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(poolStatus(dir).zygotePid).toBe(first);
+  // an upgrade under the pool: the next caller's mismatch brings a new zygote, not counted as a failure
+  fs.writeFileSync(buildFile, 'build-c\n');
+  expect(await ask(sock, 'refuse build mismatch (caller build-c, worker build-b)')).toBe('refused');
+  await until(() => {
+    const s = poolStatus(dir);
+    return s.zygotePid !== undefined && s.zygotePid !== first && s.workers.filter((w) => w.state === 'ready').length === 2;
+  }, 10000, 'a new zygote and its workers');
+  const second = poolStatus(dir);
+  expect(second).toMatchObject({ state: 'running', failuresInARow: 0 });
+  expect(alive(first!)).toBe(false);
+  expect(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8')).toMatch(/the installed build is build-c, the zygote's build-b: starting a new zygote/);
+  // (the stand-in's build never becomes build-c) the same installed build: no second restart
+  expect(await ask(sock, 'refuse build mismatch (caller build-c, worker build-b)')).toBe('refused');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(poolStatus(dir).zygotePid).toBe(second.zygotePid);
+  expect(await ask(sock, 'state')).toMatch(/^served state by \d+$/);
+  expect(warm(dir, ['stop']).status).toBe(0);
+});
+
 describe('a second user', () => {
   const why = rootlessUnavailable();
   let u: TestUser | undefined;
