@@ -6,6 +6,7 @@ import { TsociError, sysError } from '../util/errors';
 import { containerDir } from './paths';
 import { isSameProcessAlive } from './proc';
 import { isFrozen } from '../cgroups/manage';
+import { processExists } from '../util/process-exists';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -216,7 +217,7 @@ export function sweepStaleRemovals(root: string, names?: string[]): void {
   }
   for (const name of names) {
     const m = TRASH.exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || processExists(Number(m[1]))) continue;
     try {
       removeFlatDir(path.join(root, name));
     } catch {
@@ -225,14 +226,6 @@ export function sweepStaleRemovals(root: string, names?: string[]): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A container directory holds files only: unlink them and rmdir. (fs.rmSync's recursive mode

@@ -45,28 +45,24 @@ export function readStatus(file: string): PoolStatus | undefined {
   }
 }
 
-/** Resident memory of a process in KiB (VmRSS), 0 when gone. */
-export function rssKiB(pid: number): number {
+/** A "<name>: <n> kB" line of a /proc file, in KiB; 0 when the process is gone. */
+function procKiB(file: string, name: string): number {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(fs.readFileSync(file, 'utf8'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
 }
 
+/** Resident memory of a process in KiB (VmRSS). */
+export const rssKiB = (pid: number): number => procKiB(`/proc/${pid}/status`, 'VmRSS');
+
 /**
- * Proportional set size of a process in KiB (Pss), 0 when gone: a forked worker shares most
- * of its pages with the zygote, and its RSS would count them again for each worker.
+ * Proportional set size of a process in KiB (Pss): a forked worker shares most of its pages
+ * with the zygote, and its RSS would count them again for each worker.
  */
-export function pssKiB(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
+export const pssKiB = (pid: number): number => procKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
 
 export interface PoolMemory {
   supervisorKiB: number;

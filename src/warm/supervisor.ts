@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { native } from '../native';
 import { sysError, TsociError } from '../util/errors';
+import { processExists } from '../util/process-exists';
 import { livePoolPid, makePoolDir, type PoolPaths } from './paths';
 import { writeStatus, type PoolStatus, type WorkerStatus } from './status';
 
@@ -415,17 +416,8 @@ async function ended(pids: number[], signal: NodeJS.Signals): Promise<void> {
   for (const pid of pids) kill(pid, signal);
   const killAt = Date.now() + STOP_GRACE_MS;
   let left = pids;
-  while ((left = left.filter(exists)).length > 0 && Date.now() < killAt + STOP_GRACE_MS) {
+  while ((left = left.filter(processExists)).length > 0 && Date.now() < killAt + STOP_GRACE_MS) {
     if (Date.now() > killAt) for (const pid of left) kill(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
