@@ -3,7 +3,7 @@ import * as path from 'path';
 import { sysError, TsociError } from '../util/errors';
 
 /**
- * Where the warm pool lives (WARM-CONTRACT.md): $TSOCI_WARM_DIR if set; else /run/tsoci/.warm
+ * Where the warm pool lives (src/warm/README.md): $TSOCI_WARM_DIR if set; else /run/tsoci/.warm
  * for euid 0; else $XDG_RUNTIME_DIR/tsoci/.warm; without XDG_RUNTIME_DIR there is no pool.
  * The launcher (cpp/launcher) computes the same path by the same rule.
  */

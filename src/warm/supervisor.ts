@@ -10,7 +10,7 @@ import { livePoolPid, makePoolDir, type PoolPaths } from './paths';
 import { writeStatus, type PoolStatus, type WorkerStatus } from './status';
 
 /**
- * The warm pool's supervisor (WARM-CONTRACT.md): it owns pool.sock and keeps N workers
+ * The warm pool's supervisor (src/warm/README.md): it owns pool.sock and keeps N workers
  * waiting in accept on it. A worker serves one command and exits; the supervisor asks for a
  * replacement as soon as a worker takes a command, and counts what the workers report.
  * Workers are forked by a zygote (src/warm/worker.ts runZygote), a process that loaded the

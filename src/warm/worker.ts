@@ -1,6 +1,7 @@
 /**
- * A warm pool worker (started by the supervisor, see WARM-CONTRACT: fd 3 the pool's
- * listening socket, fd 4 the events pipe). It loads everything a command needs, waits for one
+ * A warm pool worker (src/warm/README.md: fd 3 the pool's listening socket, fd 4 the events
+ * channel), forked by the zygote (runZygote) or started on its own (runWorker, a test's
+ * stand-in pool). It has loaded everything a command needs, waits for one
  * launcher (bin/tsoci) whose request it may serve, becomes that command's process — the
  * caller's stdio, environment, cwd, umask and arguments — and runs the very same CLI code as
  * a cold tsoci. It serves exactly one command, then exits with its status.

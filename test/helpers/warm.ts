@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { REPO } from './tsoci';
 
-/** One event line of a worker (WARM-CONTRACT.md). */
+/** One event line of a worker (src/warm/README.md). */
 export interface WarmEvent {
   event: 'ready' | 'accepted' | 'refused';
   pid: number;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# A minimal stand-in for the warm pool's supervisor (the contract in WARM-CONTRACT.md), so the
+# A minimal stand-in for the warm pool's supervisor (the contract in src/warm/README.md), so the
 # handoff tests do not depend on `tsoci warm start`: binds <dir>/pool.sock (0600, dir 0700),
 # keeps N workers (node bin/loader.js with TSOCI_WARM_ROLE=worker, fd 3 the listening socket,
 # fd 4 the events pipe), starts a replacement for each that accepted, prints every event line

@@ -1,6 +1,6 @@
 import { poolPaths, warmDir } from '../../src/warm/paths';
 
-describe('where the warm pool lives (WARM-CONTRACT.md)', () => {
+describe('where the warm pool lives (src/warm/README.md)', () => {
   test('TSOCI_WARM_DIR first, then /run/tsoci/.warm for root, then $XDG_RUNTIME_DIR/tsoci/.warm', () => {
     expect(warmDir({ TSOCI_WARM_DIR: '/run/x/', XDG_RUNTIME_DIR: '/run/user/1000' }, 1000)).toBe('/run/x');
     expect(warmDir({ XDG_RUNTIME_DIR: '/run/user/0' }, 0)).toBe('/run/tsoci/.warm');
