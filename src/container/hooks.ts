@@ -68,10 +68,12 @@ function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
     // the status, once the output is complete: at 'close', or a moment after 'exit' when
     // something the hook started still holds its pipes (that must not hang the runtime)
     let done = false;
+    let grace: NodeJS.Timeout | undefined;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearTimeout(grace); // armed at 'exit': left running, it kept every hooked command alive 200 ms more
       child.stdout?.destroy();
       child.stderr?.destroy();
       if (timedOut) reject(new TsociError(`${what}: hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`));
@@ -81,7 +83,9 @@ function runHook(what: string, hook: Hook, stdin: string): Promise<void> {
         reject(new TsociError(`${what}: ${status}, stdout: ${stdout()}, stderr: ${stderr()}`));
       }
     };
-    child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 200));
+    child.on('exit', (code, signal) => {
+      if (!done) grace = setTimeout(() => finish(code, signal), 200);
+    });
     child.on('close', finish);
   });
 }
