@@ -29,12 +29,15 @@ const BACKLOG = 128;
 const MAX_REASONS = 32;
 /**
  * The zygote runs V8 without helper threads: a fork copies only the calling thread, so a
- * worker must never wait for a task posted to a thread it does not have. And it compiles
- * every function of the bundle once, as it loads (--no-lazy; kept in its code cache), so a
- * worker does not compile on its command's path: lazy compilation was a third of a served
- * `run`'s CPU (perf), and warm `run` went from 54–58 to 48 ms.
+ * worker must never wait for a task posted to a thread it does not have. It compiles every
+ * function of the bundle once, as it loads (--no-lazy; kept in its code cache), so a worker
+ * does not compile on its command's path: lazy compilation was a third of a served `run`'s
+ * CPU (perf), and warm `run` went from 54–58 to 48 ms. And no optimising compiler
+ * (--no-opt): without helper threads TurboFan compiles on the command's own thread, for a
+ * process that lives tens of ms (warm `run` median 49.4 against 53.8 ms, `list` of 150
+ * containers 41.4 against 43.6: /tmp/ab.mjs-style alternation of two pools).
  */
-export const ZYGOTE_NODE_FLAGS = ['--single-threaded', '--no-lazy'];
+export const ZYGOTE_NODE_FLAGS = ['--single-threaded', '--no-lazy', '--no-opt'];
 
 export interface SupervisorOptions {
   paths: PoolPaths;
