@@ -177,7 +177,8 @@ describe('faults', () => {
     expect(warm(dir, ['start'], { zygote: STANDIN_ZYGOTE }).status).toBe(0);
     const s = poolStatus(dir);
     process.kill(s.supervisorPid, 'SIGKILL');
-    await until(() => ![s.supervisorPid, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor and its workers to exit');
+    // (the zygote too: it holds the listening socket, and a connection it queues is reset when it goes)
+    await until(() => ![s.supervisorPid, s.zygotePid!, ...s.workers.map((w) => w.pid)].some(alive), 5000, 'the supervisor, the zygote and its workers to exit');
     const sock = path.join(dir, 'pool.sock');
     expect(fs.lstatSync(sock).isSocket()).toBe(true);
     expect(await ask(sock, 'state')).toBe('ECONNREFUSED');
