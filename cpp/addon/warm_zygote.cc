@@ -106,6 +106,9 @@ Napi::Value WarmZygote(const Napi::CallbackInfo& info) {
     InheritAllMappings();
     pid_t pid = fork();
     if (pid == 0) {
+      // Unlike tsoci-init's spawn, this child goes on as a whole process, not to an exec:
+      // glibc's fork resets its malloc and stdio locks, so it may allocate; what it cannot
+      // have (Node's helper threads) is kept out of its way (see the file's comment).
       workers.clear();
       close(ctlFd);
       // a new epoll set and wake-up fds: the zygote's are shared with it and every sibling
