@@ -6,7 +6,7 @@ import { TsociError, sysError } from '../util/errors';
 import { containerDir } from './paths';
 import { isSameProcessAlive } from './proc';
 import { isFrozen } from '../cgroups/manage';
-import { processExists } from '../util/process-exists';
+import { processExists } from '../util/processes';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 

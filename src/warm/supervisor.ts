@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { native } from '../native';
-import { sysError, TsociError } from '../util/errors';
-import { processExists } from '../util/process-exists';
+import { TsociError } from '../util/errors';
+import { ended, kill, signalName } from '../util/processes';
+import { removeStaleSocket } from './pool-socket';
 import { livePoolPid, makePoolDir, type PoolPaths } from './paths';
 import { writeStatus, type PoolStatus, type WorkerStatus } from './status';
 
@@ -333,7 +332,7 @@ export class Supervisor {
     this.closeSocket();
     // idle workers first (the zygote reaps them), then the zygote; busy workers finish their command
     const idle = [...this.workers.values()].filter((w) => !w.accepted).map((w) => w.pid);
-    await ended(idle, 'SIGTERM');
+    await ended(idle, 'SIGTERM', STOP_GRACE_MS);
     const z = this.zygote;
     if (z && z.child.exitCode === null && z.child.signalCode === null) {
       const gone = new Promise<void>((resolve) => z.child.once('exit', () => resolve()));
@@ -375,52 +374,5 @@ export class Supervisor {
     } catch {
       /* no log: nothing else to tell */
     }
-  }
-}
-
-/**
- * A socket left by a supervisor that died (nobody listening: ECONNREFUSED) is removed; a live
- * one means a pool is running; anything that is not a socket is refused, never removed.
- */
-export async function removeStaleSocket(socket: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socket);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw sysError('warm pool: stat', socket, err);
-  }
-  if (!st.isSocket()) throw new TsociError(`warm pool: ${socket} exists and is not a socket: refusing to remove it`);
-  const live = await new Promise<boolean | Error>((resolve) => {
-    const c = net.connect(socket);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? false : err));
-  });
-  if (live === true) throw new TsociError(`warm pool is already running (${socket} accepts connections)`);
-  if (live instanceof Error) throw sysError('warm pool: connect', socket, live);
-  fs.rmSync(socket, { force: true });
-}
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* gone already */
-  }
-}
-
-const signalName = (n: number): string | undefined => Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
-
-/** Signals the processes and waits until they are gone (SIGKILL after the grace period). */
-async function ended(pids: number[], signal: NodeJS.Signals): Promise<void> {
-  for (const pid of pids) kill(pid, signal);
-  const killAt = Date.now() + STOP_GRACE_MS;
-  let left = pids;
-  while ((left = left.filter(processExists)).length > 0 && Date.now() < killAt + STOP_GRACE_MS) {
-    if (Date.now() > killAt) for (const pid of left) kill(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
