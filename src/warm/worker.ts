@@ -151,7 +151,6 @@ export function runZygote(): void {
   if ('worker' in got) {
     // Node reads its pid once, at start-up: the zygote's
     Object.defineProperty(process, 'pid', { value: got.worker, writable: false, enumerable: true, configurable: true });
-    forked = true;
     // any way out (process.exit, an uncaught exception) must skip Node's teardown (see quit); a served command replaces this
     process.on('exit', quitOnExit);
     serveOne();
@@ -161,14 +160,7 @@ export function runZygote(): void {
   process.exit('error' in got ? 1 : 0); // the supervisor is gone
 }
 
-let forked = false;
-
-/** Ends a worker that served nothing: a forked one without Node's teardown (it would hang, see warmQuit). */
-function quit(status: number): never {
-  if (forked) warmNative().warmQuit(status);
-  process.exit(status);
-}
-
+/** A forked worker's end without Node's teardown (it would hang, see warmQuit): process.exit and uncaught exceptions come here. */
 function quitOnExit(code: number): void {
   warmNative().warmQuit(Number(process.exitCode ?? code ?? 0) || 0);
 }
@@ -178,7 +170,7 @@ function serveOne(): void {
   event({ event: 'ready' });
   for (;;) {
     const got = w.warmAccept(LISTEN_FD, EVENTS_FD);
-    if ('closed' in got) quit(0); // the supervisor is gone: no pool any more
+    if ('closed' in got) process.exit(0); // the supervisor is gone: no pool any more
     if ('error' in got) {
       event({ event: 'refused', reason: got.error });
       continue;
