@@ -1,9 +1,9 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { cgroupPids } from '../cgroups';
 import { openContainer, type StoredState } from '../state/store';
 import { checkId } from '../state/paths';
 import { TsociError } from '../util/errors';
+import { childProcess } from '../util/lazy';
 import type { GlobalOptions } from './options';
 
 /** `ps --format json`: the host PIDs of every process in the container's cgroup (or pid namespace), sorted. */
@@ -46,7 +46,7 @@ function pidNamespaceMembers(initPid: number, ownNamespace: boolean): number[] {
 export function psTable(opts: GlobalOptions & { id: string; psArgs: string[] }): string {
   const pids = new Set(containerPids(opts));
   const args = opts.psArgs.length > 0 ? opts.psArgs : ['-ef'];
-  const r = spawnSync('ps', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = childProcess().spawnSync('ps', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new TsociError(`exec ps: ${r.error.message}`);
   if (r.status !== 0) throw new TsociError(`ps ${args.join(' ')}: exit status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim()}`);
   return filterPsOutput(r.stdout, pids);

@@ -1,8 +1,8 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { HOST_MOUNT_RECORD, type HostMountRecordEntry, type HostMountRecordHeader } from '../plan/host-mounts';
 import { TsociError } from '../util/errors';
+import { childProcess } from '../util/lazy';
 import { writeErr } from '../util/out';
 
 /**
@@ -47,7 +47,7 @@ export function removeHostMounts(containerDir: string): void {
     failures = [];
     // the topmost first: a lazy unmount takes everything beneath it along
     for (const m of left.filter((o) => !ids.has(o.parent))) {
-      const r = spawnSync('umount', ['--lazy', '--no-canonicalize', '--', m.mountPoint], { encoding: 'utf8' });
+      const r = childProcess().spawnSync('umount', ['--lazy', '--no-canonicalize', '--', m.mountPoint], { encoding: 'utf8' });
       if (r.status !== 0) failures.push(`${m.mountPoint}: ${(r.stderr || r.error?.message || `umount exited with ${r.status}`).trim()}`);
     }
   }
