@@ -1,35 +1,62 @@
 #!/usr/bin/env node
 'use strict';
 // Run by the native launcher bin/tsoci (cpp/launcher), or directly: `node bin/loader.js …`.
-// Loads the bundled CLI with V8's code cache (dist/tsoci.js.cache, made at build time):
-// compiling the bundle is the largest part of tsoci's own start-up. A cache made by another
-// Node version is rejected by V8; it is then rebuilt when dist/ is writable.
+// Loads the bundled CLI with V8's code cache: compiling the bundle is the largest part of
+// tsoci's own start-up. A cache made by another Node version is rejected by V8; it is then
+// rebuilt when dist/ is writable.
 const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 const Module = require('module');
 
 const file = path.join(__dirname, '..', 'dist', 'tsoci.js');
+// One cache per command: a cache holds what the process that made it had compiled, and V8
+// reads all of it at start, so a cache made by `list` lacks `run`'s functions (~10 ms to
+// compile at each cold run) and one holding every command's would slow the short ones. A
+// command without its own starts from the build's (dist/tsoci.js.cache, made by `list`) and,
+// if dist/ is writable to it, saves its own at its first successful exit.
 // A warm pool's zygote runs V8 with other flags (src/warm/supervisor.ts), which a cache records:
 // it has its own, saved once it has loaded everything, before it forks a worker (a worker
 // must not write a cache at its exit).
+const COMMANDS = ['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'ps', 'restore', 'resume', 'run', 'spec', 'start', 'state', 'update'];
 const zygote = process.env.TSOCI_WARM_ROLE === 'zygote';
-const cacheFile = zygote ? `${file}.zygote-cache` : `${file}.cache`;
+const command = zygote ? 'zygote' : process.argv.slice(2).find((a) => COMMANDS.includes(a));
+const generalCache = `${file}.cache`;
+const ownCache = command ? `${file}.${command}-cache` : generalCache;
+let cacheFile = ownCache;
 let cachedData;
 try {
-  cachedData = fs.readFileSync(cacheFile);
+  cachedData = fs.readFileSync(ownCache);
 } catch {
-  /* no cache yet */
-}
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
-  const save = () => {
-    const tmp = `${cacheFile}.${process.pid}`;
+  if (!zygote) {
+    cacheFile = generalCache;
     try {
-      fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
+      cachedData = fs.readFileSync(cacheFile);
     } catch {
-      fs.rmSync(tmp, { force: true });
+      /* no cache yet */
+    }
+  }
+}
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file, cachedData });
+const stale = cachedData === undefined || script.cachedDataRejected;
+// the command's own cache, and the build's if this found none or a stale one
+const targets = [...new Set([...(cacheFile !== ownCache || stale ? [ownCache] : []), ...(stale && !zygote ? [generalCache] : [])])];
+if (targets.length > 0) {
+  const save = (code) => {
+    if (code) return; // a failed command may have run little of its code: the next one saves
+    let data;
+    for (const target of targets) {
+      const tmp = `${target}.${process.pid}`;
+      let fd;
+      try {
+        fd = fs.openSync(tmp, 'wx', 0o644); // first: not writable to us, nothing to serialise
+        data ??= script.createCachedData();
+        fs.writeSync(fd, data);
+        fs.closeSync(fd);
+        fs.renameSync(tmp, target);
+      } catch {
+        if (fd !== undefined) fs.rmSync(tmp, { force: true });
+      }
     }
   };
   if (zygote) globalThis[Symbol.for('tsoci.saveCodeCache')] = save;

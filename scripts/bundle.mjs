@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { execSync } from 'child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { builtinModules } from 'module';
+import { remakeCodeCaches } from './code-cache.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url)));
 let commit = 'unknown';
@@ -26,6 +27,8 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
+  // bin/loader.js reads it as latin1: a one-byte string, no UTF-8 decoding (checked below)
+  charset: 'ascii',
   define: { TSOCI_VERSION: JSON.stringify(pkg.version), TSOCI_COMMIT: JSON.stringify(commit), TSOCI_BUILD_ID: JSON.stringify(buildId) },
   // vm.Script (bin/loader.js, the code cache loader) has no dynamic import: turn import() into require
   supported: { 'dynamic-import': false },
@@ -46,12 +49,9 @@ for (const f of execSync('git ls-files src', { encoding: 'utf8' }).split('\n').f
 const code = result.outputFiles[0].text.replace(/__toESM\(require\("((?:node:)?[\w/]+)"\)\)/g, (whole, name) =>
   builtins.has(name.replace(/^node:/, '')) ? `require("${name}")` : whole,
 );
+if (/[^\x00-\x7f]/.test(code)) throw new Error('dist/tsoci.js: not ASCII, which bin/loader.js relies on');
 mkdirSync('dist', { recursive: true });
 writeFileSync('dist/tsoci.js', code);
 
 // Warm the V8 code cache once so the first real command already starts fast.
-import { rmSync } from 'fs';
-import { spawnSync } from 'child_process';
-rmSync('dist/tsoci.js.cache', { force: true });
-rmSync('dist/tsoci.js.zygote-cache', { force: true }); // a warm pool's zygote makes its own on its first start
-spawnSync(process.execPath, ['bin/loader.js', '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });
+remakeCodeCaches('.');

@@ -4,9 +4,10 @@
 // failed install says what to install instead of a compiler's wall of text.
 // In a development checkout (a git tree) it does nothing: `npm run build` builds there.
 import { spawnSync } from 'child_process';
-import { existsSync, rmSync } from 'fs';
+import { existsSync } from 'fs';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { remakeCodeCaches } from './code-cache.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const checkOnly = process.argv.includes('--check-only');
@@ -41,7 +42,4 @@ if (build.status !== 0) {
   process.exit(1);
 }
 // a cache made by another Node is rejected anyway: make this Node's now
-const cache = path.join(root, 'dist', 'tsoci.js.cache');
-rmSync(cache, { force: true });
-rmSync(path.join(root, 'dist', 'tsoci.js.zygote-cache'), { force: true }); // a warm pool's zygote makes its own
-spawnSync(process.execPath, [path.join(root, 'bin', 'loader.js'), '--root', '/nonexistent-tsoci-root', 'list'], { stdio: 'ignore' });
+remakeCodeCaches(root);

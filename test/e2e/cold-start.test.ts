@@ -6,7 +6,8 @@ import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
 import { deleteAll, REPO, TEST_ROOT, uniqueId } from '../helpers/tsoci';
 
-// The cold path's own start-up, after Node's: which of Node's built-ins the common commands load.
+// The cold path's own start-up, after Node's: bin/loader.js's V8 code caches (one per
+// command), and which of Node's built-ins the common commands load.
 
 interface Ran {
   status: number | null;
@@ -25,6 +26,66 @@ function runLoader(loader: string, root: string, args: string[], nodeArgs: strin
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('code caches (bin/loader.js)', () => {
+  // a copy of the package's runtime files, so this test owns its dist/
+  let pkg: string;
+  let root: string;
+  let specDir: string;
+  const dist = (f = '') => path.join(pkg, 'dist', f);
+  const caches = () => fs.readdirSync(dist()).filter((f) => f.includes('cache')).sort();
+  const loader = () => path.join(pkg, 'bin', 'loader.js');
+  const spec = () => {
+    fs.rmSync(path.join(specDir, 'config.json'), { force: true });
+    return runLoader(loader(), root, ['spec', '--bundle', specDir]);
+  };
+
+  beforeAll(() => {
+    pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-pkg-'));
+    fs.mkdirSync(path.join(pkg, 'bin'));
+    fs.mkdirSync(dist());
+    fs.copyFileSync(path.join(REPO, 'bin', 'loader.js'), loader());
+    for (const f of ['tsoci.js', 'build-id', 'systemd-dbus.js']) fs.copyFileSync(path.join(REPO, 'dist', f), dist(f));
+    fs.symlinkSync(path.join(REPO, 'build'), path.join(pkg, 'build'));
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-cold-root-'));
+    specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-cold-spec-'));
+  });
+  afterAll(() => {
+    for (const d of [pkg, root, specDir]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  test("a command's first successful run saves its own cache, which later runs use as it is; a failed run saves none", () => {
+    // none yet: the first success makes the build's (the fallback of commands without their own) and its own
+    expect(runLoader(loader(), root, ['list']).status).toBe(0);
+    expect(caches()).toEqual(['tsoci.js.cache', 'tsoci.js.list-cache']);
+    const general = fs.readFileSync(dist('tsoci.js.cache'));
+
+    expect(runLoader(loader(), root, ['state', 'no-such-container']).status).toBe(1);
+    expect(caches()).toEqual(['tsoci.js.cache', 'tsoci.js.list-cache']);
+
+    expect(spec().status).toBe(0);
+    expect(caches()).toEqual(['tsoci.js.cache', 'tsoci.js.list-cache', 'tsoci.js.spec-cache']);
+    expect(fs.readFileSync(dist('tsoci.js.cache')).equals(general)).toBe(true);
+    // it holds what `spec` compiled beyond what the build's cache had
+    const own = fs.readFileSync(dist('tsoci.js.spec-cache'));
+    expect(own.length).toBeGreaterThan(general.length);
+
+    // V8 accepts it: the loader rewrites a cache only when it was missing or rejected
+    expect(spec().status).toBe(0);
+    expect(fs.readFileSync(dist('tsoci.js.spec-cache')).equals(own)).toBe(true);
+  });
+
+  test('a cache V8 rejects (damaged, or made with other V8 flags) is replaced at the next successful run', () => {
+    expect(spec().status).toBe(0);
+    fs.writeFileSync(dist('tsoci.js.spec-cache'), 'not a code cache');
+    expect(spec().status).toBe(0);
+    const remade = fs.readFileSync(dist('tsoci.js.spec-cache'));
+    expect(remade.length).toBeGreaterThan(1000);
+    expect(spec().status).toBe(0);
+    expect(fs.readFileSync(dist('tsoci.js.spec-cache')).equals(remade)).toBe(true);
+    expect(caches()).not.toContainEqual(expect.stringMatching(/\.\d+$/)); // no temporary file left
+  });
+});
 
 describe("Node's built-ins the common commands load", () => {
   let sleeper: string;

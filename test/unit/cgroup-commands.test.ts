@@ -13,7 +13,7 @@ describe('ramInBytes (runc --memory values)', () => {
 });
 
 describe('parseDuration (Go durations)', () => {
-  test.each([['5s', 5000], ['100ms', 100], ['1m30s', 90000], ['1.5h', 5400000], ['0', 0], ['250us', 0.25]])('%s → %d ms', (t, ms) => expect(parseDuration(t)).toBe(ms));
+  test.each([['5s', 5000], ['100ms', 100], ['1m30s', 90000], ['1.5h', 5400000], ['0', 0], ['250us', 0.25], ['250\u00b5s', 0.25], ['250\u03bcs', 0.25]])('%s → %d ms', (t, ms) => expect(parseDuration(t)).toBe(ms));
   test.each(['', '5', 's', '5x', '1 s'])('%s is refused', (t) => expect(() => parseDuration(t)).toThrow(/invalid duration/));
 });
 
