@@ -13,11 +13,12 @@ import { CgroupHost, cgroupHost } from './mode';
 import { CgroupPaths, cgroupfsPaths } from './paths';
 import { createSystemd, startSystemdScope } from './systemd';
 import { cgroupPids, isFrozen, joinCgroupsInBackground } from './manage';
-import { createV1 } from './v1';
-import { createV2 } from './v2';
+import { makeV1Dirs, type MadeDirs } from './v1';
+import { makeV2Dirs } from './v2';
 import { limitsAsked } from './rootless';
 
 export type { CgroupPaths } from './paths';
+export type { MadeDirs } from './v1';
 export type { CgroupHost, CgroupMode } from './mode';
 export { detectCgroupHost, cgroupHost, parseMountinfo, parseProcCgroup } from './mode';
 export { joinCgroups, joinCgroupsInBackground, cgroupPids, killCgroup, removeCgroups, freezeCgroups, thawCgroups, isFrozen, updateCgroups } from './manage';
@@ -44,7 +45,24 @@ export interface CgroupRequest {
  * `host` is for tests (default: this host, detected once).
  */
 export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost()): CgroupPaths {
-  if (req.systemd) return createSystemd(host, req);
+  const made = makeCgroupDirs(req, host);
+  try {
+    made.applyResources();
+  } catch (err) {
+    made.rollback();
+    throw err;
+  }
+  return made.paths;
+}
+
+/**
+ * createCgroups without the resources, which the caller writes with applyResources: create
+ * writes them while its init's move into the directories waits for the kernel (on cgroup v1,
+ * an RCU grace period of 5-30 ms, see joinCgroupsInBackground), before the init may fork.
+ */
+export function makeCgroupDirs(req: CgroupRequest, host: CgroupHost = cgroupHost()): MadeDirs {
+  const none = (paths: CgroupPaths): MadeDirs => ({ paths, applyResources: () => undefined, rollback: () => undefined });
+  if (req.systemd) return none(createSystemd(host, req)); // the scope is made with its resources
   const opts = { rootless: req.rootless, explicitPath: !!req.cgroupsPath };
   switch (host.mode) {
     case 'v2':
@@ -52,10 +70,10 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
     case 'hybrid': {
       const paths = cgroupfsPaths(host, req.cgroupsPath, req.id);
       refuseBusyCgroup(paths);
-      return host.mode === 'v2' ? createV2(host, paths, req.resources, opts) : createV1(host, paths, req.resources, opts);
+      return host.mode === 'v2' ? makeV2Dirs(host, paths, req.resources, opts) : makeV1Dirs(host, paths, req.resources, opts);
     }
     default:
-      if (req.rootless && limitsAsked(req.resources).length === 0) return {};
+      if (req.rootless && limitsAsked(req.resources).length === 0) return none({});
       throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
   }
 }

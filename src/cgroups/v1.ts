@@ -82,8 +82,20 @@ export interface V1CreateOptions {
   explicitPath: boolean;
 }
 
-/** Creates the directories, applies resources; returns the paths actually in use. */
-export function createV1(host: CgroupHost, paths: CgroupPaths, resources: LinuxResources | undefined, opts: V1CreateOptions): CgroupPaths {
+/**
+ * The directories made, and what is left to do with them: the resources are written
+ * separately, so a create can write them while the kernel moves its init in (index.ts).
+ */
+export interface MadeDirs {
+  /** the paths actually in use */
+  paths: CgroupPaths;
+  applyResources(): void;
+  /** removes the directories made (deepest first), never pre-existing ones */
+  rollback(): void;
+}
+
+/** Creates the directories (cpuset ones filled from their parent); resources come later. */
+export function makeV1Dirs(host: CgroupHost, paths: CgroupPaths, resources: LinuxResources | undefined, opts: V1CreateOptions): MadeDirs {
   if (resources?.unified && Object.keys(resources.unified).length > 0) {
     throw new TsociError('cgroup: invalid configuration: cannot use unified on cgroup v1');
   }
@@ -112,10 +124,13 @@ export function createV1(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
       }
       done.add(dir);
     }
-    applyResourcesV1(result, resources, { rootless: opts.rootless, skipped });
-    return result;
   } catch (err) {
     rollback(created);
     throw err;
   }
+  return {
+    paths: result,
+    applyResources: () => applyResourcesV1(result, resources, { rootless: opts.rootless, skipped }),
+    rollback: () => rollback(created),
+  };
 }

@@ -20,7 +20,7 @@ import type { CgroupHost } from './mode';
 import type { CgroupPaths } from './paths';
 import { deviceFilterRules } from './devices-v2';
 import { applyResourcesV2 } from './resources-v2';
-import { mkdirChain, rollback } from './v1';
+import { mkdirChain, rollback, type MadeDirs } from './v1';
 import { limitsAsked, rootlessLimitError, skippable } from './rootless';
 
 export interface V2CreateOptions {
@@ -34,7 +34,8 @@ function enableControllers(dir: string, ctrs: string[]): void {
   for (const c of ctrs) cgTryWrite(dir, 'cgroup.subtree_control', '+' + c);
 }
 
-export function createV2(host: CgroupHost, paths: CgroupPaths, resources: LinuxResources | undefined, opts: V2CreateOptions): CgroupPaths {
+/** Creates the directory, enabling controllers on the way down; resources come later (MadeDirs). */
+export function makeV2Dirs(host: CgroupHost, paths: CgroupPaths, resources: LinuxResources | undefined, opts: V2CreateOptions): MadeDirs {
   const dir = paths[''];
   const mp = host.unified?.mountPoint;
   if (!dir || !mp) throw new TsociError('cgroup: no cgroup2 hierarchy mounted');
@@ -56,17 +57,20 @@ export function createV2(host: CgroupHost, paths: CgroupPaths, resources: LinuxR
         rollback(created);
         const asked = limitsAsked(resources);
         if (asked.length > 0) throw rootlessLimitError(asked.join(', '), err);
-        return {};
+        return { paths: {}, applyResources: () => undefined, rollback: () => undefined };
       }
       cur = next;
       if (i < rel.length - 1) enableControllers(cur, available);
     }
-    applyResourcesV2(dir, resources, { rootless: opts.rootless });
-    return { '': dir };
   } catch (err) {
     rollback(created);
     throw err;
   }
+  return {
+    paths: { '': dir },
+    applyResources: () => applyResourcesV2(dir, resources, { rootless: opts.rootless }),
+    rollback: () => rollback(created),
+  };
 }
 
 /** Whether cgroup.kill exists (Linux 5.14+): kills the whole subtree atomically. */

@@ -62,8 +62,10 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
     const cgroups = makeCgroups(container, cgroupRequest);
     faultPoint('create:cgroups');
     trace('cgroups');
-    // The plan is built while tsoci-init starts and is moved into the cgroups in the background.
+    // The resources are written and the plan built while tsoci-init starts and is moved into
+    // the cgroups in the background; it gets the plan (and may fork) once both are done.
     const buildPlan = (): LaunchPlan => {
+      cgroups.applyResources(); // while the init's move into them waits for the kernel
       writeSpecCopy(container, spec);
       makeFifo(cdir.fifoPath);
       const plan = planLaunch(spec, {
@@ -84,13 +86,13 @@ export async function create(opts: CreateOptions, wait: 'detach' | 'foreground' 
       if (debugLog) plan.debugLog = debugLog;
       if (pidsLimit !== undefined) plan.pauseForHooks = true; // where the pids limit is set
       plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle, mode: 'create' });
-      expandCgroupMounts(plan, spec, cgroups);
+      expandCgroupMounts(plan, spec, cgroups.paths);
       trace('planned');
       return plan;
     };
     const launched = await launch({ preserveFds: (opts.preserveFds ?? 0) + listenFds, wait, build: buildPlan }, {
       // stage0 joins before it forks: everything in the container starts inside its cgroups
-      onSpawned: (stage0) => enterNewCgroups(container, cgroupRequest, cgroups, stage0).then(() => faultPoint('create:spawned')),
+      onSpawned: (stage0) => enterNewCgroups(container, cgroupRequest, cgroups.paths, stage0).then(() => faultPoint('create:spawned')),
       onPid: (pid) => {
         state.pid = pid;
         cdir.write(state);

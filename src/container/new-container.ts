@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Spec } from '../spec/types';
-import { createCgroups, enterCgroups, plannedCgroupPaths, updateCgroups, type CgroupPaths, type CgroupRequest } from '../cgroups';
+import { enterCgroups, makeCgroupDirs, plannedCgroupPaths, updateCgroups, type CgroupPaths, type CgroupRequest, type MadeDirs } from '../cgroups';
 import { ContainerDir, type StoredState } from '../state/store';
 import { sysError } from '../util/errors';
 import { runHooks } from './hooks';
@@ -92,18 +92,30 @@ export function setHeldBackPidsLimit(state: StoredState, limit: number): void {
   if (state.cgroupPaths) updateCgroups(state.cgroupPaths, { pids: { limit } });
 }
 
-/** Makes the container's cgroups and records them in its state. */
-export function makeCgroups({ cdir, state }: NewContainer, request: CgroupRequest): CgroupPaths {
+/**
+ * Makes the container's cgroup directories and records them in its state; the caller writes
+ * the resources (applyResources) before the container's processes start, while its init
+ * joins. Once recorded, a failure leaves their removal to the container's cleanup (as runc's
+ * Destroy after a failed Set: an empty pre-existing directory goes too).
+ */
+export function makeCgroups({ cdir, state }: NewContainer, request: CgroupRequest): MadeCgroups {
   // recorded before they exist: a create killed while making them leaves nothing to delete
   state.cgroupPaths = plannedCgroupPaths(request);
   cdir.write(state);
+  let made: MadeDirs;
   try {
-    state.cgroupPaths = createCgroups(request);
+    made = makeCgroupDirs(request);
   } catch (err) {
     state.cgroupPaths = undefined; // it removed what it made; a pre-existing cgroup is not ours to clean
     throw err;
   }
-  return state.cgroupPaths;
+  state.cgroupPaths = made.paths;
+  return { paths: made.paths, applyResources: () => made.applyResources() };
+}
+
+export interface MadeCgroups {
+  paths: CgroupPaths;
+  applyResources(): void;
 }
 
 /** Puts `pid` into the cgroups (systemd driver: its scope, recorded before systemd may create it). */

@@ -66,7 +66,9 @@ async function restoreWith(opts: RestoreOptions, criu: Criu, bundle: string, spe
   const { cdir, state } = container;
   await makeOrRemove(container, spec, async (progress) => {
     const cgroupRequest = cgroupRequestFor(opts.id, spec, opts);
-    const cgroups = makeCgroups(container, cgroupRequest);
+    const made = makeCgroups(container, cgroupRequest);
+    made.applyResources();
+    const cgroups = made.paths;
     writeSpecCopy(container, spec);
     cdir.write(state);
     await withRestoreRoot(opts.root, state.rootfs, (root) =>
