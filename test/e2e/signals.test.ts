@@ -10,7 +10,9 @@ import { settledDiff, snapshot } from '../helpers/leaks';
 // is the process's, stage0 survives signals sent to the whole process group, and
 // orphans of a container without a PID namespace are reaped.
 
-const FORWARDED = ['HUP', 'INT', 'USR1', 'USR2', 'WINCH', 'CONT', 'QUIT', 'ALRM'];
+// TSTP, TTIN and TTOU too: runc passes them on rather than stopping itself (a stopped runtime
+// would leave the container running unwatched)
+const FORWARDED = ['HUP', 'INT', 'USR1', 'USR2', 'WINCH', 'CONT', 'QUIT', 'ALRM', 'TSTP', 'TTIN', 'TTOU'];
 const PTY_RUN = path.join(REPO, 'test', 'helpers', 'pty_run.py');
 
 /** sh that prints got-<SIG> for each, exits 9 on TERM. */
