@@ -37,7 +37,7 @@ try {
     }
   }
 }
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file, cachedData });
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
 const stale = cachedData === undefined || script.cachedDataRejected;
 // the command's own cache, and the build's if this found none or a stale one
 const targets = [...new Set([...(cacheFile !== ownCache || stale ? [ownCache] : []), ...(stale && !zygote ? [generalCache] : [])])];
