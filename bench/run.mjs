@@ -87,9 +87,15 @@ process.on('exit', () => {
   if (RUNTIMES.warm) stopPool(TSOCI);
 });
 
-// 1. the floor
-const floor = median(Array.from({ length: RUNS }, () => timeCmd([process.execPath, '-e', '0'])));
-console.error(`node floor: ${floor.toFixed(1)} ms`);
+// 1. the floor, sampled once per round of every benchmark below (this host's speed drifts over
+// minutes): a row's cold/floor divides by the floor measured alongside it
+const floors = {}; // row name -> node -e 0 samples taken in its rounds
+const floorAll = [];
+function floorSample(...rows) {
+  const ms = timeCmd([process.execPath, '-e', '0']);
+  floorAll.push(ms);
+  for (const row of rows) (floors[row] ??= []).push(ms);
+}
 
 // 2. run /bin/true, without and with podman's seccomp profile
 for (const [label, b] of [['run /bin/true', bundle], ['run /bin/true + podman seccomp', bundleSeccomp]]) {
@@ -100,6 +106,7 @@ for (const [label, b] of [['run /bin/true', bundle], ['run /bin/true + podman se
       if (!r.ok) failures[`${label} (${rt})`] = (failures[`${label} (${rt})`] ?? 0) + 1;
       else if (i >= 0) samples[rt].push(r.ms); // i = -1 is the warm-up
     }
+    if (i >= 0) floorSample(label);
   }
   record(label, Object.fromEntries(names.map((n) => [n, median(samples[n])])));
 }
@@ -120,6 +127,7 @@ for (let i = -1; i < RUNS; i++) {
     t['delete --force'] = exec(rt, ['delete', '--force', id]).ms;
     if (i >= 0) for (const s of steps) lc[s][rt].push(t[s]);
   }
+  if (i >= 0) floorSample(...steps.map((s) => `lifecycle: ${s}`));
 }
 for (const s of steps) record(`lifecycle: ${s}`, Object.fromEntries(names.map((n) => [n, median(lc[s][n])])));
 record('lifecycle: total', Object.fromEntries(names.map((n) => [n, steps.reduce((a, s) => a + median(lc[s][n]), 0)])));
@@ -142,9 +150,12 @@ for (const count of COUNTS) {
   if (count === 1) for (const rt of names) rss[rt] = initRss(rt, ids[rt][0]);
   for (const verb of ['state', 'list']) {
     const samples = Object.fromEntries(names.map((n) => [n, []]));
-    for (let i = -1; i < RUNS; i++) for (const rt of names) {
-      const r = exec(rt, verb === 'state' ? ['state', ids[rt][0]] : ['list', '--format', 'json']);
-      if (i >= 0) samples[rt].push(r.ms);
+    for (let i = -1; i < RUNS; i++) {
+      for (const rt of names) {
+        const r = exec(rt, verb === 'state' ? ['state', ids[rt][0]] : ['list', '--format', 'json']);
+        if (i >= 0) samples[rt].push(r.ms);
+      }
+      if (i >= 0) floorSample(`${verb} with ${count} container(s)`);
     }
     record(`${verb} with ${count} container(s)`, Object.fromEntries(names.map((n) => [n, median(samples[n])])));
   }
@@ -176,7 +187,30 @@ for (const rt of names) {
 }
 record('20 parallel creates + deletes (wall)', Object.fromEntries(names.map((n) => [n, parallel[n].wall])));
 
-// 6. peak RSS of each command (GNU time)
+// 6. CPU per cold create against node -e 0's (GNU time: user+sys, 10 ms ticks, so a mean of many)
+let cpu;
+if (RUNTIMES.cold) {
+  const report = path.join(work, 'cpu');
+  const cpuOf = (argv) => {
+    spawnSync('/usr/bin/time', ['-o', report, '-f', '%U %S', ...argv], { stdio: 'ignore', env: ENV.cold });
+    const [u, sys] = fs.readFileSync(report, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    return (u + sys) * 1000;
+  };
+  const n = RUNS * 2;
+  const creates = [];
+  const nodes = [];
+  const [bin, ...pre] = RUNTIMES.cold;
+  for (let i = 0; i < n; i++) {
+    const id = newId('cpu');
+    creates.push(cpuOf([bin, ...pre, '--root', rootOf('cold'), 'create', '--bundle', bundleSleep, id]));
+    nodes.push(cpuOf([process.execPath, '-e', '0']));
+    exec('cold', ['delete', '--force', id], { allowFail: true });
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  cpu = { create: mean(creates), floor: mean(nodes), n };
+}
+
+// 7. peak RSS of each command (GNU time)
 const peak = {};
 for (const rt of names) {
   const [bin, ...pre] = RUNTIMES[rt];
@@ -189,14 +223,14 @@ for (const rt of names) {
   peak[rt] = Math.max(m(['create', '--bundle', bundle, id]), m(['start', id]), m(['state', id]), m(['delete', '--force', id]));
 }
 
-// 7. the pool's resident memory (supervisor + idle workers), once its workers are all ready
+// 8. the pool's resident memory (supervisor + idle workers), once its workers are all ready
 let pool;
 if (RUNTIMES.warm) {
   settle(TSOCI);
   pool = poolStatus(TSOCI);
 }
 
-// 8. docker and podman with each runtime (wrappers give their shims tsoci cold or warm)
+// 9. docker and podman with each runtime (wrappers give their shims tsoci cold or warm)
 let managers = { rows: [], notes: ['docker, podman: left out (--no-managers)'] };
 if (!process.argv.includes('--no-managers')) {
   const viaWrapper = Object.fromEntries(names.filter((n) => n !== 'crun').map((n) => [n, n === 'runc' ? execFileSync('sh', ['-c', 'command -v runc']).toString().trim() : wrapper(work, n, TSOCI)]));
@@ -214,9 +248,10 @@ const cols = ['cold', 'warm', 'runc', 'crun'];
 const lines = [];
 lines.push(`${pad('benchmark (median ms)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}${pad('warm/runc', 11)}${pad('cold/runc', 11)}cold/floor`);
 for (const { name, values } of results) {
-  lines.push(`${pad(name, 40)}${cols.map((c) => pad(fmt(values[c]), 12)).join('')}${pad(ratio(values.warm, values.runc), 11)}${pad(ratio(values.cold, values.runc), 11)}${name.startsWith('docker') || name.startsWith('podman') ? '' : ratio(values.cold, floor)}`);
+  lines.push(`${pad(name, 40)}${cols.map((c) => pad(fmt(values[c]), 12)).join('')}${pad(ratio(values.warm, values.runc), 11)}${pad(ratio(values.cold, values.runc), 11)}${floors[name] ? ratio(values.cold, median(floors[name])) : ''}`);
 }
-lines.push(`${pad('node -e 0 (floor)', 40)}${fmt(floor)}`);
+lines.push(`${pad('node -e 0 (floor)', 40)}${fmt(median(floorAll))}  (sampled in each round; cold/floor uses the row's own)`);
+if (cpu) lines.push(`${pad('CPU per cold create (ms, user+sys)', 40)}${pad(fmt(cpu.create), 12)}node -e 0: ${fmt(cpu.floor)}, ratio ${ratio(cpu.create, cpu.floor)} (GNU time, mean of ${cpu.n})`);
 lines.push('');
 lines.push(`${pad('memory (MB)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}`);
 lines.push(`${pad('created container\'s waiting init RSS', 40)}${cols.map((c) => pad(fmt(rss[c]), 12)).join('')}`);
