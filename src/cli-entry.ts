@@ -1,6 +1,7 @@
 import { main } from './main';
 import { separateExecCommand } from './cli/exec';
 import { takeCallerFdRecord } from './fds/caller-fds';
+import { restoreCallerNofile } from './fds/caller-nofile';
 import { runWorker, runZygote } from './warm/worker';
 
 // a warm pool's worker (src/warm/worker.ts), started by `tsoci warm start`'s supervisor
@@ -10,5 +11,6 @@ if (process.env.TSOCI_WARM_ROLE === 'worker') {
   runZygote();
 } else {
   takeCallerFdRecord();
+  restoreCallerNofile();
   main(separateExecCommand(process.argv.slice(2)));
 }

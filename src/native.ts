@@ -11,6 +11,8 @@ export interface NativeAddon {
   /** --pidfd-socket: a pidfd of pid sent to the unix socket at path */
   pidfdSend(path: string, pid: number): 0 | { errno: number; error: string };
   setChildSubreaper(): number;
+  /** this process's soft RLIMIT_NOFILE: 0 or errno */
+  setNofileSoft(soft: number): number;
   mkfifo(path: string, mode: number): number;
   reapChild(pid: number): number;
   /** tsoci-init with fds 0..2 and 3..3+preserveFds-1 inherited, and its sync socket at 3+preserveFds */

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -105,10 +106,20 @@ Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
 }
 
+// setNofileSoft(n) -> 0 or errno: this process's soft RLIMIT_NOFILE (the hard one kept), so
+// that what it starts inherits n (see src/fds/caller-nofile.ts).
+Napi::Value SetNofileSoft(const Napi::CallbackInfo& info) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return Napi::Number::New(info.Env(), errno);
+  lim.rlim_cur = static_cast<rlim_t>(info[0].As<Napi::Number>().Int64Value());
+  return Napi::Number::New(info.Env(), setrlimit(RLIMIT_NOFILE, &lim) != 0 ? errno : 0);
+}
+
 }  // namespace
 
 void RegisterProcessOps(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("setNofileSoft", Napi::Function::New(env, SetNofileSoft));
   exports.Set("flockWait", Napi::Function::New(env, FlockWait));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));

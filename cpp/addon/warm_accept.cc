@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -154,12 +155,38 @@ Napi::Value WarmAdoptStdio(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), err);
 }
 
+// warmAdoptRlimits(pid) -> "" once this worker has every resource limit of process `pid` (the
+// launcher: the caller's), or why not, before any is changed where it can tell. What the worker
+// starts (hooks) then gets the caller's limits, as from a cold tsoci. A caller whose address
+// space or data is limited runs cold: V8 cannot live under such a limit once started (a cold
+// Node fails at its start, before it does anything; a worker would fail in mid-command).
+Napi::Value WarmAdoptRlimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  static const char* const names[RLIM_NLIMITS] = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+      "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+      "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+  struct rlimit limits[RLIM_NLIMITS];
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &limits[r]) != 0)
+      return Napi::String::New(env, std::string("read the caller's ") + names[r] + ": " + strerror(errno));
+  }
+  for (int r : {RLIMIT_AS, RLIMIT_DATA})
+    if (limits[r].rlim_cur != RLIM_INFINITY) return Napi::String::New(env, std::string("the caller's ") + names[r] + " is limited");
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    if (prlimit(0, static_cast<__rlimit_resource>(r), &limits[r], nullptr) != 0)
+      return Napi::String::New(env, std::string("take the caller's ") + names[r] + ": " + strerror(errno));
+  }
+  return Napi::String::New(env, "");
+}
+
 }  // namespace
 
 void RegisterWarmAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("warmAccept", Napi::Function::New(env, WarmAccept));
   exports.Set("warmAnswer", Napi::Function::New(env, WarmAnswer));
   exports.Set("warmAdoptStdio", Napi::Function::New(env, WarmAdoptStdio));
+  exports.Set("warmAdoptRlimits", Napi::Function::New(env, WarmAdoptRlimits));
 }
 
 }  // namespace tsoci

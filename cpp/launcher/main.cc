@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ extern char** environ;
 namespace {
 
 constexpr char kRecordName[] = "TSOCI_CALLER_FDS=";
+// Node raises its soft RLIMIT_NOFILE to the hard limit at start-up, and what tsoci starts
+// (hooks, tsoci-init and so the container) would inherit that. Current runc (Go >= 1.21)
+// gives its children the caller's: TSOCI_CALLER_NOFILE=<pid>:<soft> lets the bundle restore it.
+constexpr char kNofileName[] = "TSOCI_CALLER_NOFILE=";
 
 // A growable C string (the record can be long when the caller passes many scattered fds).
 struct Text {
@@ -129,13 +134,19 @@ int main(int argc, char** argv) {
 
   size_t envCount = 0;
   for (char** e = environ; *e; e++) envCount++;
-  char** env = static_cast<char**>(malloc((envCount + 2) * sizeof(char*)));
+  Text nofile;
+  struct rlimit lim;
+  bool raised = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max;
+  if (raised && !(nofile.Append(kNofileName) && nofile.AppendInt(getpid()) && nofile.Append(":") && nofile.AppendInt(static_cast<long>(lim.rlim_cur))))
+    Fail("start", strerror(ENOMEM));
+  char** env = static_cast<char**>(malloc((envCount + 3) * sizeof(char*)));
   char** args = static_cast<char**>(malloc((argc + 3) * sizeof(char*)));
   if (!env || !args) Fail("start", strerror(ENOMEM));
   size_t k = 0;
   for (char** e = environ; *e; e++)
-    if (strncmp(*e, kRecordName, sizeof kRecordName - 1) != 0) env[k++] = *e;
+    if (strncmp(*e, kRecordName, sizeof kRecordName - 1) != 0 && strncmp(*e, kNofileName, sizeof kNofileName - 1) != 0) env[k++] = *e;
   env[k++] = record.s;
+  if (raised) env[k++] = nofile.s;
   env[k] = nullptr;
 
   args[0] = const_cast<char*>(TSOCI_NODE);

@@ -21,6 +21,8 @@ export interface WarmAddon {
   warmAccept(listenFd: number, eventsFd: number): AcceptedConnection | { error: string } | { closed: true };
   warmAnswer(fd: number, accept: boolean, reason: string): boolean;
   warmAdoptStdio(fds: number[]): number;
+  /** '' once this process has all of pid's resource limits, else why not */
+  warmAdoptRlimits(pid: number): string;
   warmCall(conn: number, op: WarmOp, arg: number): { err: number; value: number; step: string };
   warmSpawnInit(conn: number, path: string, argv0: string, env: string[], preserveFds: number): { pid: number; fd: number } | NativeFailure;
   warmWaitChild(conn: number, pid: number): Promise<ChildExit | NativeFailure>;

@@ -65,7 +65,7 @@ function closeQuietly(fds: number[]): void {
   }
 }
 
-/** Checks, then (last, as it changes this process) the caller's cwd; answers the launcher. */
+/** Checks, then (last, as they change this process) the caller's cwd and rlimits; answers the launcher. */
 function answer(conn: AcceptedConnection): WarmRequest | string {
   const w = warmNative();
   const req = parseRequest(conn.body);
@@ -76,6 +76,11 @@ function answer(conn: AcceptedConnection): WarmRequest | string {
     } catch (err) {
       why = `chdir ${req.cwd}: ${(err as NodeJS.ErrnoException).code}`;
     }
+  }
+  // the caller's limits, for what the command starts (hooks) as a cold tsoci would pass them on
+  if (!why && typeof req !== 'string') {
+    why = w.warmAdoptRlimits(conn.pid) || undefined;
+    if (why) process.chdir('/');
   }
   if (why || typeof req === 'string') {
     w.warmAnswer(conn.fd, false, why ?? 'malformed request');
@@ -107,6 +112,7 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   for (const name of Object.keys(process.env)) delete process.env[name];
   Object.assign(process.env, req.env);
   delete process.env.TSOCI_CALLER_FDS; // a stale one of the caller's: ours came with the request
+  delete process.env.TSOCI_CALLER_NOFILE; // likewise: this worker took the launcher's limits
   process.umask(req.umask);
   process.argv = [process.argv[0], process.argv[1], ...req.args];
   useLauncherFdRecord(req.fdRecord, conn.pid);

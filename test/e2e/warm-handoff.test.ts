@@ -206,6 +206,48 @@ describe('fds of the caller through the warm path', () => {
   });
 });
 
+describe("the caller's resource limits", () => {
+  // prlimit(1) sets them for the command it execs: bin/tsoci, the launcher
+  const limited = (limits: string[], args: string[], env: NodeJS.ProcessEnv) =>
+    spawnSync('prlimit', [...limits, TSOCI, '--root', TEST_ROOT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30000 });
+
+  // Node raises its soft NOFILE limit to the hard one at start-up: cold tsoci lowers it back to
+  // the caller's (src/fds/caller-nofile.ts), a worker takes the launcher's, and current runc
+  // (Go >= 1.21) passes on its caller's too
+  test('a hook and a container without rlimits get them, cold and warm (the worker takes them before it accepts)', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-hook-limits-')), 'limits');
+    cleanup.push(path.dirname(out));
+    const spec = testSpec(['sh', '-c', "grep '^Max open files ' /proc/self/limits"]);
+    delete spec.process.rlimits;
+    spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `grep -E '^Max (open files|core file size|pending signals) ' /proc/self/limits > ${out}`] }] };
+    const b = makeBundle(spec);
+    cleanup.push(b);
+    const limits = ['--nofile=777:4000', '--core=0:12345', '--sigpending=300:300'];
+    const coldRun = limited(limits, ['run', '--bundle', b, uniqueId('wlimc')], coldEnv());
+    expect(coldRun).toMatchObject({ status: 0, stderr: '' });
+    expect(coldRun.stdout).toMatch(/^Max open files +777 +4000 /m);
+    const cold = fs.readFileSync(out, 'utf8');
+    expect(cold).toMatch(/^Max open files +777 +4000 /m);
+    expect(cold).toMatch(/^Max core file size +0 +12345 /m);
+    fs.rmSync(out);
+    await pool.waitIdle(1);
+    const { result, commands } = await pool.track(() => limited(limits, ['run', '--bundle', b, uniqueId('wlimw')], pool.env()));
+    expect(result).toMatchObject({ status: 0, stderr: '', stdout: coldRun.stdout });
+    expect(commands).toEqual(['run']);
+    expect(fs.readFileSync(out, 'utf8')).toBe(cold);
+  });
+
+  test('a caller whose address space is limited runs cold: a worker refuses it, with the reason', async () => {
+    await pool.waitIdle(1);
+    const { result, commands } = await pool.track(() => limited(['--as=64000000000'], ['state', 'no-such-container'], pool.env()), 0);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('container "no-such-container" does not exist\n');
+    expect(commands).toEqual([]);
+    await new Promise((r) => setTimeout(r, 100)); // the refusal's event comes through a pipe
+    expect(pool.refused().map((e) => e.reason)).toContain("the caller's RLIMIT_AS is limited");
+  });
+});
+
 describe('signals reach the container through the launcher and the worker', () => {
   test('SIGTERM to a foreground warm run is forwarded; the status is the container\'s', async () => {
     const b = makeBundle(testSpec(['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done']));
