@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { liveStatus, openContainer, type ContainerDir, type StoredState } from '../state/store';
 import { isSameProcessAlive } from '../state/proc';
 import { TsociError, sysError } from '../util/errors';
+import { unlinkIfPresent } from '../util/files';
 import type { GlobalOptions } from './options';
 
 /**
@@ -59,7 +60,7 @@ export function releaseInit(cdir: ContainerDir, state: StoredState): void {
   } finally {
     fs.closeSync(fd);
   }
-  fs.rmSync(cdir.fifoPath, { force: true });
+  unlinkIfPresent(cdir.fifoPath);
 }
 
 /**

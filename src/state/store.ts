@@ -7,6 +7,7 @@ import { containerDir } from './paths';
 import { isSameProcessAlive } from './proc';
 import { isFrozen } from '../cgroups/manage';
 import { processExists } from '../util/processes';
+import { unlinkIfPresent } from '../util/files';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -228,8 +229,8 @@ export function sweepStaleRemovals(root: string, names?: string[]): void {
 
 
 /**
- * A container directory holds files only: unlink them and rmdir. (fs.rmSync's recursive mode
- * loads Node's rimraf module, ~5 ms of every delete.) Anything unexpected goes to rmSync.
+ * A container directory holds files only: unlink them and rmdir. (fs.rmSync loads Node's
+ * rimraf module, ~5 ms of every delete.) Anything unexpected (a directory) goes to rmSync.
  */
 function removeFlatDir(dir: string): void {
   for (let attempt = 0; ; attempt++) {
@@ -243,7 +244,7 @@ function removeFlatDir(dir: string): void {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
-      else fs.rmSync(p, { force: true });
+      else unlinkIfPresent(p);
     }
     try {
       fs.rmdirSync(dir);
