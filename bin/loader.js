@@ -39,8 +39,10 @@ try {
 }
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
 const stale = cachedData === undefined || script.cachedDataRejected;
-// the command's own cache, and the build's if this found none or a stale one
-const targets = [...new Set([...(cacheFile !== ownCache || stale ? [ownCache] : []), ...(stale && !zygote ? [generalCache] : [])])];
+// the command's own cache when it had none (or a stale one), and the build's when it is stale
+const targets = [];
+if (cacheFile !== ownCache || stale) targets.push(ownCache);
+if (stale && !zygote && ownCache !== generalCache) targets.push(generalCache);
 if (targets.length > 0) {
   const save = (code) => {
     if (code) return; // a failed command may have run little of its code: the next one saves

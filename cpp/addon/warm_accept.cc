@@ -18,6 +18,7 @@
 
 #include "fd.h"
 #include "read_full.h"
+#include "rlimit_names.h"
 #include "scm.h"
 #include "warm_protocol.h"
 
@@ -163,19 +164,16 @@ Napi::Value WarmAdoptStdio(const Napi::CallbackInfo& info) {
 Napi::Value WarmAdoptRlimits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
-  static const char* const names[RLIM_NLIMITS] = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
-      "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
-      "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
   struct rlimit limits[RLIM_NLIMITS];
   for (int r = 0; r < RLIM_NLIMITS; r++) {
     if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &limits[r]) != 0)
-      return Napi::String::New(env, std::string("read the caller's ") + names[r] + ": " + strerror(errno));
+      return Napi::String::New(env, std::string("read the caller's ") + rlimit_name(r) + ": " + strerror(errno));
   }
   for (int r : {RLIMIT_AS, RLIMIT_DATA})
-    if (limits[r].rlim_cur != RLIM_INFINITY) return Napi::String::New(env, std::string("the caller's ") + names[r] + " is limited");
+    if (limits[r].rlim_cur != RLIM_INFINITY) return Napi::String::New(env, std::string("the caller's ") + rlimit_name(r) + " is limited");
   for (int r = 0; r < RLIM_NLIMITS; r++) {
     if (prlimit(0, static_cast<__rlimit_resource>(r), &limits[r], nullptr) != 0)
-      return Napi::String::New(env, std::string("take the caller's ") + names[r] + ": " + strerror(errno));
+      return Napi::String::New(env, std::string("take the caller's ") + rlimit_name(r) + ": " + strerror(errno));
   }
   return Napi::String::New(env, "");
 }

@@ -20,20 +20,13 @@
 
 #include "cwd_check.h"
 #include "errors.h"
+#include "rlimit_names.h"
 #include "fd.h"
 #include "seccomp.h"
 
 namespace tsoci {
 
 namespace {
-
-const char* rlimit_name(int r) {
-  static const char* names[] = {"RLIMIT_CPU",     "RLIMIT_FSIZE",  "RLIMIT_DATA",   "RLIMIT_STACK",
-                                "RLIMIT_CORE",    "RLIMIT_RSS",    "RLIMIT_NPROC",  "RLIMIT_NOFILE",
-                                "RLIMIT_MEMLOCK", "RLIMIT_AS",     "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
-                                "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
-  return r >= 0 && r < 16 ? names[r] : "RLIMIT_?";
-}
 
 int last_cap() {
   int c = 0;

@@ -13,7 +13,7 @@ import { CgroupHost, cgroupHost } from './mode';
 import { CgroupPaths, cgroupfsPaths } from './paths';
 import { createSystemd, startSystemdScope } from './systemd';
 import { cgroupPids, isFrozen, joinCgroupsInBackground } from './manage';
-import { makeV1Dirs, type MadeDirs } from './v1';
+import { makeV1Dirs, nothingMade, type MadeDirs } from './v1';
 import { makeV2Dirs } from './v2';
 import { limitsAsked } from './rootless';
 
@@ -61,8 +61,7 @@ export function createCgroups(req: CgroupRequest, host: CgroupHost = cgroupHost(
  * an RCU grace period of 5-30 ms, see joinCgroupsInBackground), before the init may fork.
  */
 export function makeCgroupDirs(req: CgroupRequest, host: CgroupHost = cgroupHost()): MadeDirs {
-  const none = (paths: CgroupPaths): MadeDirs => ({ paths, applyResources: () => undefined, rollback: () => undefined });
-  if (req.systemd) return none(createSystemd(host, req)); // the scope is made with its resources
+  if (req.systemd) return nothingMade(createSystemd(host, req)); // the scope is made with its resources
   const opts = { rootless: req.rootless, explicitPath: !!req.cgroupsPath };
   switch (host.mode) {
     case 'v2':
@@ -73,7 +72,7 @@ export function makeCgroupDirs(req: CgroupRequest, host: CgroupHost = cgroupHost
       return host.mode === 'v2' ? makeV2Dirs(host, paths, req.resources, opts) : makeV1Dirs(host, paths, req.resources, opts);
     }
     default:
-      if (req.rootless && limitsAsked(req.resources).length === 0) return none({});
+      if (req.rootless && limitsAsked(req.resources).length === 0) return nothingMade({});
       throw new TsociError('cgroup: no cgroup filesystem is mounted (checked /proc/self/mountinfo)');
   }
 }

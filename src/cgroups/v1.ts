@@ -94,6 +94,9 @@ export interface MadeDirs {
   rollback(): void;
 }
 
+/** Paths with no directory of ours behind them: nothing to write, nothing to remove. */
+export const nothingMade = (paths: CgroupPaths): MadeDirs => ({ paths, applyResources: () => undefined, rollback: () => undefined });
+
 /** Creates the directories (cpuset ones filled from their parent); resources come later. */
 export function makeV1Dirs(host: CgroupHost, paths: CgroupPaths, resources: LinuxResources | undefined, opts: V1CreateOptions): MadeDirs {
   if (resources?.unified && Object.keys(resources.unified).length > 0) {

@@ -20,7 +20,7 @@ import type { CgroupHost } from './mode';
 import type { CgroupPaths } from './paths';
 import { deviceFilterRules } from './devices-v2';
 import { applyResourcesV2 } from './resources-v2';
-import { mkdirChain, rollback, type MadeDirs } from './v1';
+import { mkdirChain, nothingMade, rollback, type MadeDirs } from './v1';
 import { limitsAsked, rootlessLimitError, skippable } from './rootless';
 
 export interface V2CreateOptions {
@@ -57,7 +57,7 @@ export function makeV2Dirs(host: CgroupHost, paths: CgroupPaths, resources: Linu
         rollback(created);
         const asked = limitsAsked(resources);
         if (asked.length > 0) throw rootlessLimitError(asked.join(', '), err);
-        return { paths: {}, applyResources: () => undefined, rollback: () => undefined };
+        return nothingMade({});
       }
       cur = next;
       if (i < rel.length - 1) enableControllers(cur, available);

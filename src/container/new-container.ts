@@ -98,7 +98,7 @@ export function setHeldBackPidsLimit(state: StoredState, limit: number): void {
  * joins. Once recorded, a failure leaves their removal to the container's cleanup (as runc's
  * Destroy after a failed Set: an empty pre-existing directory goes too).
  */
-export function makeCgroups({ cdir, state }: NewContainer, request: CgroupRequest): MadeCgroups {
+export function makeCgroups({ cdir, state }: NewContainer, request: CgroupRequest): Pick<MadeDirs, 'paths' | 'applyResources'> {
   // recorded before they exist: a create killed while making them leaves nothing to delete
   state.cgroupPaths = plannedCgroupPaths(request);
   cdir.write(state);
@@ -110,12 +110,7 @@ export function makeCgroups({ cdir, state }: NewContainer, request: CgroupReques
     throw err;
   }
   state.cgroupPaths = made.paths;
-  return { paths: made.paths, applyResources: () => made.applyResources() };
-}
-
-export interface MadeCgroups {
-  paths: CgroupPaths;
-  applyResources(): void;
+  return made;
 }
 
 /** Puts `pid` into the cgroups (systemd driver: its scope, recorded before systemd may create it). */
