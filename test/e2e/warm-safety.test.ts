@@ -199,7 +199,7 @@ describe('faults', () => {
     await sleep(300);
     const workers = own.events.filter((e) => e.event === 'ready').map((e) => e.pid);
     await own.killSupervisor();
-    const alive = () => workers.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')));
+    const alive = () => workers.filter(running);
     for (let i = 0; i < 100 && alive().length > 0; i++) await sleep(30);
     expect(alive()).toEqual([]);
   });
@@ -257,7 +257,7 @@ describe('faults', () => {
     let alive = true;
     for (let i = 0; i < 100 && alive; i++) {
       await sleep(30);
-      alive = fs.existsSync(`/proc/${worker}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${worker}/status`, 'utf8'));
+      alive = running(worker);
     }
     expect(alive).toBe(false);
     expect(tsoci(['delete', '--force', id], { env: coldEnv() }).status).toBe(0);
@@ -267,3 +267,12 @@ describe('faults', () => {
 afterAll(() => {
   for (const d of cleanup) if (d.includes('bundle')) removeBundle(d);
 });
+
+/** Whether the process exists and is not a zombie (it may exit between two reads of /proc: gone). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
