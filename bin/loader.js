@@ -37,7 +37,9 @@ try {
     }
   }
 }
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+// the bundle is ASCII and already wrapped as a module function (scripts/bundle.mjs): read as
+// latin1 it is one flat one-byte string that V8 compiles without a copy
+const script = new vm.Script(fs.readFileSync(file, 'latin1'), { filename: file, cachedData });
 const stale = cachedData === undefined || script.cachedDataRejected;
 // the command's own cache when it had none (or a stale one), and the build's when it is stale
 const targets = [];

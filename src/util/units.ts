@@ -59,7 +59,7 @@ export function parseDuration(text: string): number {
   if (s === '0') return 0;
   if (s === '') throw bad();
   let total = 0;
-  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+  const re = /^(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
   while (s.length > 0) {
     const m = re.exec(s);
     if (!m) throw bad();

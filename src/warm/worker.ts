@@ -152,6 +152,7 @@ export function runZygote(): void {
   // the loader's code cache for the zygote's V8 flags, when it had none (bin/loader.js)
   const saveCodeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('tsoci.saveCodeCache')];
   if (typeof saveCodeCache === 'function') saveCodeCache();
+  collectGarbage();
   event({ event: 'loaded' });
   const got = warmNative().warmZygote(ZYGOTE_CTL_FD, EVENTS_FD);
   if ('worker' in got) {
@@ -164,6 +165,18 @@ export function runZygote(): void {
   }
   if ('error' in got) fs.writeSync(2, `warm zygote ${process.pid}: ${got.error}\n`);
   process.exit('error' in got ? 1 : 0); // the supervisor is gone
+}
+
+/**
+ * A full collection before the first fork: a worker then starts with an empty young
+ * generation. What loading left there otherwise fills up during the command, and the
+ * scavenge that follows copies live objects onto pages the worker shares with the zygote,
+ * each one a copy-on-write fault (perf: ~3 ms of every served `state`).
+ */
+function collectGarbage(): void {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  (require('v8') as typeof import('v8')).setFlagsFromString('--expose-gc');
+  ((require('vm') as typeof import('vm')).runInNewContext('gc') as () => void)();
 }
 
 /** A forked worker's end without Node's teardown (it would hang, see warmQuit): process.exit and uncaught exceptions come here. */
