@@ -29,16 +29,29 @@ export function joinCgroups(paths: CgroupPaths, pid: number): void {
  * with its own work and awaits the promise before the process may fork.
  */
 export function joinCgroupsInBackground(paths: CgroupPaths, pid: number): Promise<void> {
-  // like cgTryWrite: O_WRONLY|O_TRUNC, never O_CREAT (Node takes numeric flags; its types say string)
-  const flag = (fs.constants.O_WRONLY | fs.constants.O_TRUNC) as unknown as string;
-  const writes = uniqueDirs(paths).map((dir) => {
-    const file = path.join(dir, 'cgroup.procs');
-    return new Promise<void>((resolve, reject) =>
-      fs.writeFile(file, String(pid), { flag }, (err) =>
-        err ? reject(cgError('write', file, err)) : resolve(),
+  // Opened here and each write handed to the threadpool before this returns: the caller goes
+  // on synchronously (building the plan), and fs.writeFile would issue its write only from the
+  // open's callback, once the event loop runs again, after that work instead of during it.
+  // Like cgTryWrite: O_WRONLY|O_TRUNC, never O_CREAT.
+  const files = uniqueDirs(paths).map((dir) => path.join(dir, 'cgroup.procs'));
+  const fds: number[] = [];
+  try {
+    for (const file of files) fds.push(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC));
+  } catch (err) {
+    for (const fd of fds) fs.closeSync(fd);
+    return Promise.reject(cgError('write', files[fds.length], err));
+  }
+  const text = Buffer.from(String(pid));
+  const writes = fds.map(
+    (fd, i) =>
+      new Promise<void>((resolve, reject) =>
+        fs.write(fd, text, (err) => {
+          fs.closeSync(fd);
+          if (err) reject(cgError('write', files[i], err));
+          else resolve();
+        }),
       ),
-    );
-  });
+  );
   return Promise.all(writes).then(() => undefined);
 }
 
