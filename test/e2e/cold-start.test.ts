@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, removeBundle } from '../helpers/rootfs';
 import { testSpec } from '../helpers/spec';
-import { deleteAll, REPO, TEST_ROOT, uniqueId } from '../helpers/tsoci';
+import { deleteAll, REPO, TEST_ROOT, tsoci, uniqueId } from '../helpers/tsoci';
 
 // The cold path's own start-up, after Node's: bin/loader.js's V8 code caches (one per
 // command), and which of Node's built-ins the common commands load.
@@ -115,5 +115,47 @@ describe("Node's built-ins the common commands load", () => {
       loaded[args[0]] = fs.readFileSync(out, 'utf8').split('\n').filter((m) => ['child_process', 'net', 'tty', 'stream', 'internal/fs/rimraf'].includes(m));
     }
     expect(loaded).toEqual({ create: [], start: [], state: [], kill: [], delete: [], list: [], run: [] });
+  });
+});
+
+// Node loads NODE_EXTRA_CA_CERTS at start-up (~50 ms with Debian's bundle, which this host's
+// environment names); tsoci makes no TLS connection: the launcher keeps it from Node, and the
+// bundle puts it back for what it starts (src/util/caller-env.ts)
+describe('NODE_EXTRA_CA_CERTS', () => {
+  let tmp: string;
+  let sleeper: string;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsoci-ca-'));
+    sleeper = makeBundle(testSpec(['sleep', '100']));
+  });
+  afterAll(() => {
+    deleteAll();
+    removeBundle(sleeper);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  // cold: no pool in this directory
+  const coldEnv = (extra: NodeJS.ProcessEnv) => ({ ...process.env, TSOCI_WARM_DIR: path.join(tmp, 'no-pool'), ...extra });
+
+  test("bin/tsoci's Node does not load them (Node warns of a file it cannot load; node on the loader does)", () => {
+    const env = coldEnv({ NODE_EXTRA_CA_CERTS: path.join(tmp, 'missing.pem') });
+    expect(tsoci(['list'], { env })).toMatchObject({ status: 0, stderr: '' });
+    const direct = runLoader(path.join(REPO, 'bin', 'loader.js'), TEST_ROOT, ['list'], [], env);
+    expect(direct.stderr).toContain('Ignoring extra certs from');
+  });
+
+  test("what tsoci starts gets the caller's value, and not the launcher's record", () => {
+    const id = uniqueId('ca');
+    expect(tsoci(['create', '--bundle', sleeper, id]).status).toBe(0);
+    // `tsoci ps` runs the `ps` it finds on PATH with its environment: a stand-in that saves it
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    const saved = path.join(tmp, 'ps-env');
+    fs.writeFileSync(path.join(bin, 'ps'), `#!/bin/sh\nenv > ${saved}\necho '  PID CMD'\n`, { mode: 0o755 });
+    const env = coldEnv({ NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/a b.pem', PATH: `${bin}:${process.env.PATH}` });
+    expect(tsoci(['ps', id], { env })).toMatchObject({ status: 0, stderr: '' });
+    const lines = fs.readFileSync(saved, 'utf8').split('\n');
+    expect(lines).toContain('NODE_EXTRA_CA_CERTS=/etc/ssl/certs/a b.pem');
+    expect(lines.filter((l) => l.startsWith('TSOCI_CALLER_'))).toEqual([]);
+    expect(tsoci(['delete', '--force', id]).status).toBe(0);
   });
 });
