@@ -58,9 +58,9 @@ function exec(rt, args, { allowFail = false } = {}) {
   if (r.status !== 0 && !allowFail) throw new Error(`${rt} ${args.join(' ')}: ${fs.readFileSync(errFile, 'utf8') || r.error}`);
   return { ms, ok: r.status === 0, stdout };
 }
-function timeCmd(argv) {
+function timeCmd(argv, env = process.env) {
   const t0 = process.hrtime.bigint();
-  spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+  spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', env });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
@@ -89,12 +89,19 @@ process.on('exit', () => {
 
 // 1. the floor, sampled once per round of every benchmark below (this host's speed drifts over
 // minutes): a row's cold/floor divides by the floor measured alongside it
+// The floor is Node as tsoci's launcher starts it: without NODE_EXTRA_CA_CERTS, which Node
+// loads at start-up (~50 ms with Debian's bundle) and the launcher keeps from it
+// (src/util/caller-env.ts). Where the caller's environment names certificates, node -e 0 with
+// them is timed too, and shown, not divided by.
+const { NODE_EXTRA_CA_CERTS: callerCa, ...nodeEnv } = process.env;
 const floors = {}; // row name -> node -e 0 samples taken in its rounds
 const floorAll = [];
+const floorWithCa = [];
 function floorSample(...rows) {
-  const ms = timeCmd([process.execPath, '-e', '0']);
+  const ms = timeCmd([process.execPath, '-e', '0'], nodeEnv);
   floorAll.push(ms);
   for (const row of rows) (floors[row] ??= []).push(ms);
+  if (callerCa !== undefined) floorWithCa.push(timeCmd([process.execPath, '-e', '0']));
 }
 
 // 2. run /bin/true, without and with podman's seccomp profile
@@ -191,8 +198,8 @@ record('20 parallel creates + deletes (wall)', Object.fromEntries(names.map((n) 
 let cpu;
 if (RUNTIMES.cold) {
   const report = path.join(work, 'cpu');
-  const cpuOf = (argv) => {
-    spawnSync('/usr/bin/time', ['-o', report, '-f', '%U %S', ...argv], { stdio: 'ignore', env: ENV.cold });
+  const cpuOf = (argv, env = ENV.cold) => {
+    spawnSync('/usr/bin/time', ['-o', report, '-f', '%U %S', ...argv], { stdio: 'ignore', env });
     const [u, sys] = fs.readFileSync(report, 'utf8').trim().split('\n').pop().split(' ').map(Number);
     return (u + sys) * 1000;
   };
@@ -203,7 +210,7 @@ if (RUNTIMES.cold) {
   for (let i = 0; i < n; i++) {
     const id = newId('cpu');
     creates.push(cpuOf([bin, ...pre, '--root', rootOf('cold'), 'create', '--bundle', bundleSleep, id]));
-    nodes.push(cpuOf([process.execPath, '-e', '0']));
+    nodes.push(cpuOf([process.execPath, '-e', '0'], nodeEnv));
     exec('cold', ['delete', '--force', id], { allowFail: true });
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -251,6 +258,7 @@ for (const { name, values } of results) {
   lines.push(`${pad(name, 40)}${cols.map((c) => pad(fmt(values[c]), 12)).join('')}${pad(ratio(values.warm, values.runc), 11)}${pad(ratio(values.cold, values.runc), 11)}${floors[name] ? ratio(values.cold, median(floors[name])) : ''}`);
 }
 lines.push(`${pad('node -e 0 (floor)', 40)}${fmt(median(floorAll))}  (sampled in each round; cold/floor uses the row's own)`);
+if (floorWithCa.length) lines.push(`${pad('node -e 0, NODE_EXTRA_CA_CERTS set', 40)}${fmt(median(floorWithCa))}  (the caller's environment names ${callerCa}: Node as the caller would start it; tsoci's launcher keeps it from Node)`);
 if (cpu) lines.push(`${pad('CPU per cold create (ms, user+sys)', 40)}${pad(fmt(cpu.create), 12)}node -e 0: ${fmt(cpu.floor)}, ratio ${ratio(cpu.create, cpu.floor)} (GNU time, mean of ${cpu.n})`);
 lines.push('');
 lines.push(`${pad('memory (MB)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}`);
