@@ -206,15 +206,17 @@ if (RUNTIMES.cold) {
   const n = RUNS * 2;
   const creates = [];
   const nodes = [];
+  const nodesWithCa = [];
   const [bin, ...pre] = RUNTIMES.cold;
   for (let i = 0; i < n; i++) {
     const id = newId('cpu');
     creates.push(cpuOf([bin, ...pre, '--root', rootOf('cold'), 'create', '--bundle', bundleSleep, id]));
     nodes.push(cpuOf([process.execPath, '-e', '0'], nodeEnv));
+    if (callerCa !== undefined) nodesWithCa.push(cpuOf([process.execPath, '-e', '0'], process.env));
     exec('cold', ['delete', '--force', id], { allowFail: true });
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  cpu = { create: mean(creates), floor: mean(nodes), n };
+  cpu = { create: mean(creates), floor: mean(nodes), floorWithCa: nodesWithCa.length ? mean(nodesWithCa) : undefined, n };
 }
 
 // 7. peak RSS of each command (GNU time)
@@ -259,7 +261,7 @@ for (const { name, values } of results) {
 }
 lines.push(`${pad('node -e 0 (floor)', 40)}${fmt(median(floorAll))}  (sampled in each round; cold/floor uses the row's own)`);
 if (floorWithCa.length) lines.push(`${pad('node -e 0, NODE_EXTRA_CA_CERTS set', 40)}${fmt(median(floorWithCa))}  (the caller's environment names ${callerCa}: Node as the caller would start it; tsoci's launcher keeps it from Node)`);
-if (cpu) lines.push(`${pad('CPU per cold create (ms, user+sys)', 40)}${pad(fmt(cpu.create), 12)}node -e 0: ${fmt(cpu.floor)}, ratio ${ratio(cpu.create, cpu.floor)} (GNU time, mean of ${cpu.n})`);
+if (cpu) lines.push(`${pad('CPU per cold create (ms, user+sys)', 40)}${pad(fmt(cpu.create), 12)}node -e 0: ${fmt(cpu.floor)}, ratio ${ratio(cpu.create, cpu.floor)}${cpu.floorWithCa === undefined ? '' : `; with NODE_EXTRA_CA_CERTS: ${fmt(cpu.floorWithCa)}, ratio ${ratio(cpu.create, cpu.floorWithCa)}`} (GNU time, mean of ${cpu.n})`);
 lines.push('');
 lines.push(`${pad('memory (MB)', 40)}${cols.map((c) => pad(c === 'cold' || c === 'warm' ? `tsoci ${c}` : c, 12)).join('')}`);
 lines.push(`${pad('created container\'s waiting init RSS', 40)}${cols.map((c) => pad(fmt(rss[c]), 12)).join('')}`);
