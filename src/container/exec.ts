@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import type { Process, Spec } from '../spec/types';
 import { planLaunch } from '../plan/plan';
+import type { LaunchPlan } from '../plan/launch-plan';
 import { native } from '../native';
-import { joinCgroups } from '../cgroups';
+import { joinCgroupsInBackground } from '../cgroups';
 import { liveStatus, openContainer } from '../state/store';
 import { TsociError } from '../util/errors';
 import { launch } from '../launch/launch';
@@ -47,37 +48,39 @@ export async function exec(opts: ExecOptions): Promise<number> {
   const cgroupDirs = state.cgroupPaths && execCgroupDirs(state.cgroupPaths, parseSubCgroups(opts.subCgroups ?? []));
   // a terminal in the foreground without --console-socket: tsoci is the console itself
   const fgConsole = openForegroundConsole(!opts.detach && !opts.consoleSocket && opts.process.terminal === true);
-  const plan = planLaunch(spec, {
-    bundle: state.bundle,
-    mode: 'exec',
-    wait: opts.detach ? 'detach' : 'foreground',
-    process: opts.process,
-    execTargetPid: state.pid,
-    consoleSocket: fgConsole?.path ?? opts.consoleSocket,
-    preserveFds: opts.preserveFds ?? 0,
-    noPivot: false,
-    ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
-  });
-  const debugLog = debugLogTarget();
-  if (debugLog) plan.debugLog = debugLog;
-  // the process may write at once: the pty must not map NL to CR NL before it runs
-  if (fgConsole) plan.consoleClearOnlcr = true;
-  // runc: an exec'd process gets the container's seccomp profile
-  plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
+  // Built while tsoci-init starts and joins the container's cgroups (the kernel's RCU wait of
+  // the move, 5-16 ms on cgroup v1): the init gets it, and may fork, once both are done.
+  const buildPlan = (): LaunchPlan => {
+    const plan = planLaunch(spec, {
+      bundle: state.bundle,
+      mode: 'exec',
+      wait: opts.detach ? 'detach' : 'foreground',
+      process: opts.process,
+      execTargetPid: state.pid,
+      consoleSocket: fgConsole?.path ?? opts.consoleSocket,
+      preserveFds: opts.preserveFds ?? 0,
+      noPivot: false,
+      ...hostLsmFacts({ apparmor: !!opts.process.apparmorProfile, selinux: !!opts.process.selinuxLabel }),
+    });
+    const debugLog = debugLogTarget();
+    if (debugLog) plan.debugLog = debugLog;
+    // the process may write at once: the pty must not map NL to CR NL before it runs
+    if (fgConsole) plan.consoleClearOnlcr = true;
+    // runc: an exec'd process gets the container's seccomp profile
+    plan.seccomp = prepareSeccomp(spec, { root: opts.root, id: opts.id, bundle: state.bundle, mode: 'exec', initPid: state.pid, annotations: state.annotations });
+    return plan;
+  };
   // Forwarding is in place before the process exists (as runc's signal handler is): the
   // process may run and be signalled through us before launch() returns; until its pid is
   // known, signals wait here.
   const forwarder = opts.detach ? undefined : new SignalForwarder();
   try {
-    const launched = await launch(plan, {
-      onSpawned: (stage0) => {
-        if (!cgroupDirs) return;
-        try {
-          joinCgroups(cgroupDirs, stage0);
-        } catch (err) {
+    const launched = await launch({ preserveFds: opts.preserveFds ?? 0, wait: opts.detach ? 'detach' : 'foreground', build: buildPlan }, {
+      onSpawned: (stage0) =>
+        cgroupDirs &&
+        joinCgroupsInBackground(cgroupDirs, stage0).catch((err: unknown) => {
           throw new TsociError(`error adding pid ${stage0} to cgroups: ${(err as Error).message}`, (err as TsociError).code);
-        }
-      },
+        }),
     });
     let relay: ConsoleRelay | undefined;
     try {
