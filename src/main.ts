@@ -48,7 +48,7 @@ export function main(argv: string[]): void {
   if (fast) {
     configureLog({ file: fast.args.log, format: fast.args['log-format'] === 'json' ? 'json' : 'text' });
     if (fast.args.debug) enableDebug();
-    const command = { state: stateCommand, start: startCommand, kill: killCommand, delete: deleteCommand, create: createCommand, run: runCommandModule, list: listCommand }[fast.name];
+    const command = { state: stateCommand, start: startCommand, kill: killCommand, delete: deleteCommand, create: createCommand, run: runCommandModule, list: listCommand, exec: execCommand }[fast.name];
     void command.handler(fast.args as never);
     return;
   }

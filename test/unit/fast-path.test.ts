@@ -9,10 +9,12 @@ import { deleteCommand } from '../../src/cli/delete';
 import { createCommand } from '../../src/cli/create';
 import { runCommandModule } from '../../src/cli/run';
 import { listCommand } from '../../src/cli/list';
+import { execCommand } from '../../src/cli/exec';
 
 // The fast path must mean exactly what yargs (which defines the CLI) means, or decline.
 const KEYS = ['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'id', 'signal', 'all', 'force', 'bundle', 'pid-file', 'pidfd-socket',
-  'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper', 'format', 'quiet'];
+  'console-socket', 'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper', 'format', 'quiet', 'process', 'ignore-paused', 'command',
+  'tty', 'cwd', 'env', 'user', 'cap', 'cgroup'];
 
 function viaYargs(argv: string[]): { name: string; args: Record<string, unknown> } | undefined {
   let got: { name: string; args: Record<string, unknown> } | undefined;
@@ -30,6 +32,7 @@ function viaYargs(argv: string[]): { name: string; args: Record<string, unknown>
     .command(capture('create', createCommand))
     .command(capture('run', runCommandModule))
     .command(capture('list', listCommand))
+    .command(capture('exec', execCommand))
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .exitProcess(false)
@@ -67,6 +70,12 @@ const TAKEN = [
   ['--root', '/run/x', 'list', '--format', 'json'],
   ['list', '-f', 'table', '-q'],
   ['list', '--quiet', '--format=json'],
+  // containerd's runc shim (go-runc), and conmon
+  ['--root', '/run/containerd/runc/k8s.io', '--log', '/b/log.json', '--log-format', 'json', 'exec', '--process', '/tmp/runc-process1', '--detach', '--pid-file', '/b/e.pid', 'c1'],
+  ['--root', '/run/r', 'exec', '--process', '/tmp/p.json', '--detach', '--pid-file', '/b/e.pid', '--console-socket', '/tmp/pty.sock', 'c1'],
+  ['exec', '--pid-file', '/ud/exec_pid', '--process', '/ud/exec-process-X', '--detach', '--console-socket', '/tmp/conmon-term.Y', 'c1'],
+  ['exec', '-p', 'p.json', 'c1'],
+  ['exec', '-d', '--process=p.json', '--preserve-fds', '2', '--ignore-paused', '--pidfd-socket', '/s', 'c1'],
 ];
 const DECLINED = [
   ['state'],
@@ -85,6 +94,14 @@ const DECLINED = [
   ['run', '-db', 'x', 'c1'],
   ['create', '--pid-file', '--bundle', 'c1'],
   ['exec', 'c1', 'ls'],
+  ['exec', 'c1'],
+  ['exec', '-p', 'p.json', 'c1', 'ls'],
+  ['exec', '-p', 'p.json', 'c1', '--', 'ls'],
+  ['exec', '--tty', '-p', 'p.json', 'c1'],
+  ['exec', '--cwd', '/', '-p', 'p.json', 'c1'],
+  ['exec', '-e', 'A=1', '-p', 'p.json', 'c1'],
+  ['exec', '-dp', 'p.json', 'c1'],
+  ['exec', '--process', 'p.json', '--preserve-fds', 'x', 'c1'],
   ['list', 'c1'],
   ['list', '--format', 'yaml'],
   ['list', '-f'],
