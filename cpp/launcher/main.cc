@@ -119,11 +119,17 @@ bool AppendCallerFds(Text& out) {
   _exit(1);
 }
 
+// "NAME=<pid>:": the start of every record this hands Node (the exec keeps the pid, so the
+// bundle trusts a record only when it names its own)
+bool StartRecord(Text& t, const char* name) { return t.Append(name) && t.AppendInt(getpid()) && t.Append(":"); }
+
+bool StartsWith(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Text record;
-  if (!record.Append(kRecordName) || !record.AppendInt(getpid()) || !record.Append(":") || !AppendCallerFds(record))
+  if (!StartRecord(record, kRecordName) || !AppendCallerFds(record))
     Fail("list the caller's fds (/proc/self/fd)", strerror(errno));
   tsoci::TryWarm(argc, argv, record.s + sizeof kRecordName - 1);
 
@@ -143,7 +149,7 @@ int main(int argc, char** argv) {
   Text nofile;
   struct rlimit lim;
   bool raised = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max;
-  if (raised && !(nofile.Append(kNofileName) && nofile.AppendInt(getpid()) && nofile.Append(":") && nofile.AppendInt(static_cast<long>(lim.rlim_cur))))
+  if (raised && !(StartRecord(nofile, kNofileName) && nofile.AppendInt(static_cast<long>(lim.rlim_cur))))
     Fail("start", strerror(ENOMEM));
   Text ca;
   char** env = static_cast<char**>(malloc((envCount + 4) * sizeof(char*)));
@@ -151,13 +157,11 @@ int main(int argc, char** argv) {
   if (!env || !args) Fail("start", strerror(ENOMEM));
   size_t k = 0;
   for (char** e = environ; *e; e++) {
-    if (strncmp(*e, kCaName, sizeof kCaName - 1) == 0) {
+    if (StartsWith(*e, kCaName)) {
       // the first, as getenv reads it; a repeated one is dropped
-      if (!ca.s && !(ca.Append(kCaRecordName) && ca.AppendInt(getpid()) && ca.Append(":") && ca.Append(*e + sizeof kCaName - 1)))
-        Fail("start", strerror(ENOMEM));
-    } else if (strncmp(*e, kRecordName, sizeof kRecordName - 1) != 0 && strncmp(*e, kNofileName, sizeof kNofileName - 1) != 0 &&
-               strncmp(*e, kCaRecordName, sizeof kCaRecordName - 1) != 0) {
-      env[k++] = *e;
+      if (!ca.s && !(StartRecord(ca, kCaRecordName) && ca.Append(*e + sizeof kCaName - 1))) Fail("start", strerror(ENOMEM));
+    } else if (!StartsWith(*e, kRecordName) && !StartsWith(*e, kNofileName) && !StartsWith(*e, kCaRecordName)) {
+      env[k++] = *e;  // a record of the caller's own (stale, or forged) is dropped
     }
   }
   env[k++] = record.s;

@@ -16,8 +16,7 @@
  */
 import * as fs from 'fs';
 import { TsociError } from '../util/errors';
-
-const RECORD = 'TSOCI_CALLER_FDS';
+import { CALLER_FDS as RECORD } from '../util/launcher-records';
 const O_CLOEXEC = 0o2000000;
 
 /** The launcher's record: null when absent or not ours; undefined until taken. */

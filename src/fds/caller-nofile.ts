@@ -8,14 +8,10 @@
  * takes all of the launcher's limits instead: src/warm/worker.ts.)
  */
 import { native } from '../native';
-
-const RECORD = 'TSOCI_CALLER_NOFILE';
+import { CALLER_NOFILE, takeLauncherRecord } from '../util/launcher-records';
 
 export function restoreCallerNofile(): void {
-  const value = process.env[RECORD];
-  if (value === undefined) return;
-  delete process.env[RECORD]; // never passed on
-  const m = /^(\d+):(\d+)$/.exec(value);
-  if (!m || Number(m[1]) !== process.pid) return;
-  native().setNofileSoft(Number(m[2])); // lowering a soft limit cannot fail once the value is below the hard one
+  const soft = takeLauncherRecord(process.env, CALLER_NOFILE, process.pid);
+  if (soft === undefined || !/^\d+$/.test(soft)) return;
+  native().setNofileSoft(Number(soft)); // lowering a soft limit cannot fail once the value is below the hard one
 }

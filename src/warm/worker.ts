@@ -15,6 +15,7 @@ import { useLauncherFdRecord } from '../fds/caller-fds';
 import { useInitHost } from '../launch/init-host';
 import { validateConfig, validateFeatures, validateProcess, validateResources, validateState } from '../spec/validate';
 import { childProcess, tty } from '../util/lazy';
+import { LAUNCHER_RECORDS } from '../util/launcher-records';
 import { launcherInitHost } from './launcher-host';
 import { commandWord, GAVE_UP, parseRequest, refusal, type WarmRequest } from './request';
 import { warmNative, type AcceptedConnection } from './warm-native';
@@ -111,8 +112,9 @@ function serve(conn: AcceptedConnection, req: WarmRequest): void {
   w.warmWatchLauncher(conn.fd);
   for (const name of Object.keys(process.env)) delete process.env[name];
   Object.assign(process.env, req.env);
-  delete process.env.TSOCI_CALLER_FDS; // a stale one of the caller's: ours came with the request
-  delete process.env.TSOCI_CALLER_NOFILE; // likewise: this worker took the launcher's limits
+  // stale ones of the caller's: the fd record came with the request, the limits were taken
+  // from the launcher, and the caller's NODE_EXTRA_CA_CERTS is in req.env as it is
+  for (const name of LAUNCHER_RECORDS) delete process.env[name];
   process.umask(req.umask);
   process.argv = [process.argv[0], process.argv[1], ...req.args];
   useLauncherFdRecord(req.fdRecord, conn.pid);
